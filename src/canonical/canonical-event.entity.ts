@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { CloudEvent } from './cloud-event';
+
+@Entity('canonical_event')
+export class CanonicalEventEntity {
+  /** `evt_` + hash(inbound event id, output index): stable across retries and re-normalising. */
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text', { name: 'inbound_event_id' })
+  inboundEventId!: string;
+
+  @Column('int')
+  index!: number;
+
+  @Column('text')
+  type!: string;
+
+  @Column('text')
+  subject!: string;
+
+  @Column('timestamptz')
+  time!: Date;
+
+  @Column('boolean')
+  test!: boolean;
+
+  /** The whole CloudEvent as emitted. */
+  @Column('jsonb')
+  event!: CloudEvent;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,56 @@
+import { plainToInstance } from 'class-transformer';
+import { IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches, validateSync, ValidationError } from 'class-validator';
+import { CANONICAL_TYPES, CloudEvent, SUBJECT_ENTITIES } from './cloud-event';
+import { entityClassFor } from './canonical-entities';
+
+class CloudEventShape {
+  @IsIn(['1.0']) specversion!: string;
+  @Matches(/^evt_[0-9A-Za-z]+$/) id!: string;
+  @IsIn(CANONICAL_TYPES as unknown as string[]) type!: string;
+  @IsString() source!: string;
+  @Matches(new RegExp(`^(${SUBJECT_ENTITIES.join('|')}):[a-z0-9_-]+:.+$`), {
+    message: 'subject must be <entity>:<connector>:<vendor id> with entity one of ' + SUBJECT_ENTITIES.join(', '),
+  })
+  subject!: string;
+  @IsISO8601({ strict: true }) time!: string;
+  @IsIn(['application/json']) datacontenttype!: string;
+  @IsString() connector!: string;
+  @IsString() vendoreventtype!: string;
+  @IsOptional() @IsString() vendoreventid?: string;
+  @IsBoolean() test!: boolean;
+  @IsObject() data!: Record<string, unknown>;
+}
+
+/** Returns a list of human-readable problems; empty means the event is a valid canonical CloudEvent. */
+export function validateCloudEvent(event: CloudEvent): string[] {
+  const problems = [...findNulls(event, '')];
+  problems.push(...flattenErrors(validateSync(plainToInstance(CloudEventShape, event)), ''));
+  const entity = entityClassFor(event.type);
+  if (entity && event.data && typeof event.data === 'object') {
+    const errors = validateSync(plainToInstance(entity, event.data), { whitelist: true, forbidNonWhitelisted: true });
+    problems.push(...flattenErrors(errors, 'data.'));
+  }
+  return problems;
+}
+
+function flattenErrors(errors: ValidationError[], prefix: string): string[] {
+  return errors.flatMap((error) => {
+    const path = `${prefix}${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${message}`);
+    return [...own, ...flattenErrors(error.children ?? [], `${path}.`)];
+  });
+}
+
+/** DESIGN §4: unknown values are absent, never null. */
+function findNulls(value: unknown, path: string): string[] {
+  // A previous value may really have been null (`changes: {description: null}`): that is information, not absence.
+  if (path === 'data.changes') return [];
+  if (value === null) return [`${path || '(root)'}: is null; omit unknown fields instead`];
+  if (Array.isArray(value)) return value.flatMap((item, i) => findNulls(item, `${path}[${i}]`));
+  if (typeof value === 'object' && value !== undefined) {
+    return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) =>
+      findNulls(item, path ? `${path}.${key}` : key),
+    );
+  }
+  return [];
+}

@@ -1,0 +1,93 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from './logger';
+import { HubException } from './hub.exception';
+import { correlationIdOf } from './correlation';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  correlationId: string;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * One response shape everywhere (DESIGN §7): `{statusCode, error, message, correlationId}`.
+ * Unknown errors become a 500 that reveals nothing internal; the detail goes to the log only.
+ */
+@Catch()
+export class HubExceptionFilter implements ExceptionFilter {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest();
+    const correlationId = correlationIdOf(request);
+    const { status, message, headers } = this.describe(exception);
+    if (status >= 500) {
+      this.logger.error({ err: exception, correlationId, url: request?.url }, 'request failed');
+    }
+    const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message, correlationId };
+    const response = ctx.getResponse();
+    const raw = response.raw ?? response;
+    if (!raw.headersSent) {
+      for (const [name, value] of Object.entries({ ...headers, 'x-correlation-id': correlationId })) {
+        raw.setHeader(name, value);
+      }
+    }
+    this.adapterHost.httpAdapter.reply(response, body, status);
+  }
+
+  private describe(exception: unknown): { status: number; message: string; headers: Record<string, string> } {
+    if (exception instanceof HubException) {
+      return { status: exception.status, message: exception.message, headers: exception.headers };
+    }
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'object' && response !== null && 'message' in response
+          ? flatten((response as { message: unknown }).message)
+          : exception.message;
+      return { status: exception.getStatus(), message, headers: {} };
+    }
+    // Fastify's own errors (body too large, bad content type, malformed JSON) carry a 4xx statusCode.
+    const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
+    if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      return { status: fastifyError.statusCode, message: fastifyMessage(fastifyError), headers: {} };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
+  }
+}
+
+function flatten(message: unknown): string {
+  return Array.isArray(message) ? message.join('; ') : String(message);
+}
+
+function fastifyMessage(error: { statusCode?: number; code?: string; message?: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is larger than 1 MiB';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Content-Type must be application/json';
+    default:
+      return error.message ?? 'Bad request';
+  }
+}

@@ -1,0 +1,34 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+
+/**
+ * Encrypts secrets at rest with AES-256-GCM. The stored form is `v1:<iv>:<tag>:<ciphertext>` (base64 parts),
+ * so a later key rotation can add `v2` without guessing.
+ */
+export class SecretBox {
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
+  }
+
+  /** The development fallback: a key derived from the database URL, so restarts can still decrypt. */
+  static developmentKey(databaseUrl: string): Buffer {
+    return scryptSync(databaseUrl, 'switchboard-development-only', 32);
+  }
+
+  seal(value: unknown): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(
+      ':',
+    );
+  }
+
+  open<T>(sealed: string): T {
+    const [version, iv, tag, ciphertext] = sealed.split(':');
+    if (version !== 'v1') throw new Error(`unknown sealed-secret version ${version}`);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as T;
+  }
+}

@@ -1,0 +1,140 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import * as ipaddr from 'ipaddr.js';
+
+/** Standard Webhooks retry schedule (DESIGN §5): immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
+export const DEFAULT_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
+
+export type HubRole = 'api' | 'worker' | 'all';
+
+const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+
+/**
+ * The whole environment, validated once at boot (STYLE habit 2). Every field is the raw variable;
+ * `HubConfig` below is the parsed, typed shape the rest of the hub reads.
+ */
+class HubEnvironment {
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Transform(trimmed)
+  @Matches(/^postgres(ql)?:\/\/.+\/[^/?]+/, { message: 'must be a postgres:// URL that names a database' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/switchboard';
+
+  @Transform(trimmed)
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters with no spaces' })
+  HUB_API_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes, base64-encoded (44 characters)' })
+  HUB_ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  HUB_OUTBOUND_ALLOW = '';
+
+  @IsOptional()
+  @Matches(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, { message: 'must be comma-separated seconds, e.g. 0,5,300' })
+  HUB_RETRY_SCHEDULE?: string;
+
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
+  HUB_QUEUE_PREFIX = 'switchboard';
+
+  @IsIn(['api', 'worker', 'all'])
+  HUB_ROLE: HubRole = 'all';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HUB_RECONCILE_INTERVAL = 15;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  HUB_PUBLIC_URL?: string;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+}
+
+export interface HubConfig {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  apiKey?: string;
+  /** 32-byte key; undefined means "derive a development key and warn". */
+  encryptionKey?: Buffer;
+  outboundAllow: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  retryScheduleSeconds: number[];
+  queuePrefix: string;
+  role: HubRole;
+  reconcileIntervalSeconds: number;
+  publicUrl?: string;
+  logLevel: string;
+  production: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses and validates the environment. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  // An empty variable means "use the default", as it does in most shells and compose files.
+  const raw = plainToInstance(HubEnvironment, stripEmpty(env), { exposeDefaultValues: true });
+  const errors = validateSync(raw, { skipMissingProperties: false });
+  const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+
+  const outboundAllow: HubConfig['outboundAllow'] = [];
+  for (const cidr of (raw.HUB_OUTBOUND_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    try {
+      outboundAllow.push(cidr.includes('/') ? ipaddr.parseCIDR(cidr) : toHostCidr(cidr));
+    } catch {
+      problems.push(`HUB_OUTBOUND_ALLOW: "${cidr}" is not a CIDR (e.g. 127.0.0.0/8, ::1/128)`);
+    }
+  }
+  const retryScheduleSeconds = raw.HUB_RETRY_SCHEDULE
+    ? raw.HUB_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()))
+    : DEFAULT_RETRY_SCHEDULE;
+
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  return {
+    port: raw.PORT,
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    apiKey: raw.HUB_API_KEY,
+    encryptionKey: raw.HUB_ENCRYPTION_KEY ? Buffer.from(raw.HUB_ENCRYPTION_KEY, 'base64') : undefined,
+    outboundAllow,
+    retryScheduleSeconds,
+    queuePrefix: raw.HUB_QUEUE_PREFIX,
+    role: raw.HUB_ROLE,
+    reconcileIntervalSeconds: raw.HUB_RECONCILE_INTERVAL,
+    publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),
+    logLevel: raw.LOG_LEVEL,
+    production: raw.NODE_ENV === 'production',
+  };
+}
+
+function stripEmpty(env: Record<string, string | undefined>) {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function toHostCidr(address: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  const ip = ipaddr.parse(address);
+  return [ip, ip.kind() === 'ipv4' ? 32 : 128];
+}
+
+/** Nest injection token for the parsed configuration. */
+export const HUB_CONFIG = Symbol('HUB_CONFIG');

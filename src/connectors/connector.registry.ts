@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { sha256Hex } from '../common/ids';
+import { projectRoot } from '../common/project-root';
+import { ConnectorDefinition, Envelope, readPath } from './connector';
+import { HeaderTokenVerifier } from './verifiers/header-token.verifier';
+import { HmacSha256Verifier } from './verifiers/hmac-sha256.verifier';
+import { StandardWebhooksVerifier } from './verifiers/standard-webhooks.verifier';
+import { UrlTokenVerifier } from './verifiers/url-token.verifier';
+import { VerificationScheme, Verifier } from './verifiers/verifier';
+
+export const VERIFIERS: Record<VerificationScheme, Verifier> = {
+  'standard-webhooks': new StandardWebhooksVerifier(),
+  'hmac-sha256': new HmacSha256Verifier(),
+  'header-token': new HeaderTokenVerifier(),
+  'url-token': new UrlTokenVerifier(),
+};
+
+export class EnvelopeError extends Error {}
+
+/** Loads every `connectors/<id>/connector.yaml` once at boot and fails loudly on a malformed one. */
+@Injectable()
+export class ConnectorRegistry {
+  readonly root = join(projectRoot(), 'connectors');
+  private readonly connectors = new Map<string, ConnectorDefinition>();
+
+  constructor() {
+    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const definition = loadConnector(this.root, entry.name);
+      this.connectors.set(definition.id, definition);
+    }
+  }
+
+  list(): ConnectorDefinition[] {
+    return [...this.connectors.values()];
+  }
+
+  find(id: string): ConnectorDefinition | undefined {
+    return this.connectors.get(id);
+  }
+
+  get(id: string): ConnectorDefinition {
+    const connector = this.connectors.get(id);
+    if (!connector) throw new Error(`unknown connector ${id}`);
+    return connector;
+  }
+
+  verifierFor(connector: ConnectorDefinition): Verifier {
+    return VERIFIERS[connector.verification.scheme];
+  }
+
+  /** Connector defaults with the source's overrides on top. */
+  settingsFor(connector: ConnectorDefinition, overrides: Record<string, unknown>): Record<string, unknown> {
+    const { scheme: _scheme, ...defaults } = connector.verification;
+    return { ...defaults, ...overrides };
+  }
+
+  sample(connector: ConnectorDefinition, file: string): Buffer {
+    return readFileSync(join(this.root, connector.id, 'samples', file));
+  }
+
+  /** Reads the envelope attributes from a parsed body (DESIGN §3 table). */
+  envelope(connector: ConnectorDefinition, body: unknown, rawBody: Buffer): Envelope {
+    const paths = connector.envelope;
+    const eventType = readPath(body, paths.eventType);
+    if (typeof eventType !== 'string' || !eventType) {
+      throw new EnvelopeError(`Body has no event type at "${paths.eventType}"`);
+    }
+    const rawId = readPath(body, paths.eventId);
+    const eventId = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined;
+    if (paths.dedup === 'eventId' && !eventId) throw new EnvelopeError(`Body has no event id at "${paths.eventId}"`);
+    return {
+      eventType,
+      eventId,
+      occurredAt: parseTime(readPath(body, paths.occurredAt), paths.occurredAtFormat),
+      test: readPath(body, paths.test) === true,
+      dedupKey: paths.dedup === 'eventId' ? `id:${eventId}` : `sha256:${sha256Hex(rawBody)}`,
+    };
+  }
+}
+
+function parseTime(value: unknown, format: 'iso' | 'unix' | undefined): Date | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const date = format === 'unix' ? new Date(Number(value) * 1000) : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function loadConnector(root: string, folder: string): ConnectorDefinition {
+  const file = join(root, folder, 'connector.yaml');
+  const doc = parseYaml(readFileSync(file, 'utf8')) as Partial<ConnectorDefinition> & {
+    events?: (Partial<ConnectorDefinition['events'][number]> & { sample?: string })[];
+  };
+  const fail = (message: string): never => {
+    throw new Error(`${file}: ${message}`);
+  };
+  if (doc.id !== folder) fail(`id must equal the folder name "${folder}"`);
+  if (!doc.name) fail('name is required');
+  if (!doc.verification?.scheme || !(doc.verification.scheme in VERIFIERS)) {
+    fail(`verification.scheme must be one of ${Object.keys(VERIFIERS).join(', ')}`);
+  }
+  if (!doc.envelope?.eventType) fail('envelope.eventType is required');
+  if (!Array.isArray(doc.events) || !doc.events.length) fail('events must list the vendor events');
+  const events = doc.events!.map((event) => {
+    if (!event.type) fail('every event needs a type');
+    return { type: event.type!, description: event.description, samples: event.samples ?? [`${event.type}.json`] };
+  });
+  return { ...(doc as ConnectorDefinition), events };
+}

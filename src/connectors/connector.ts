@@ -1,0 +1,49 @@
+import type { VerificationScheme } from './verifiers/verifier';
+
+/** A connector is data (connectors/<id>/connector.yaml) plus one verifier from the catalogue. */
+export interface ConnectorDefinition {
+  id: string;
+  name: string;
+  /** Which vendor document it follows (shared/vendor-docs/…). */
+  vendorDoc?: string;
+  verification: { scheme: VerificationScheme } & Record<string, unknown>;
+  envelope: EnvelopePaths;
+  events: ConnectorEvent[];
+}
+
+/** Dot paths into the parsed body. Ops can fix a path without a release. */
+export interface EnvelopePaths {
+  eventType: string;
+  eventId?: string;
+  occurredAt?: string;
+  /** `unix` when the vendor sends unix seconds (telephony `timestamp_utc`). */
+  occurredAtFormat?: 'iso' | 'unix';
+  test?: string;
+  /** `eventId` dedups on the vendor's id; `body` (default) on a SHA-256 of the raw bytes. */
+  dedup?: 'eventId' | 'body';
+}
+
+export interface ConnectorEvent {
+  type: string;
+  description?: string;
+  /** Sample files under samples/; defaults to `<type>.json`. */
+  samples: string[];
+}
+
+export interface Envelope {
+  eventType: string;
+  eventId?: string;
+  occurredAt?: Date;
+  test: boolean;
+  dedupKey: string;
+}
+
+export function readPath(body: unknown, path: string | undefined): unknown {
+  if (!path) return undefined;
+  let value: unknown = body;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}

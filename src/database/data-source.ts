@@ -1,0 +1,74 @@
+import { Client } from 'pg';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { HubSettingEntity } from '../auth/hub-setting.entity';
+import { CanonicalEventEntity } from '../canonical/canonical-event.entity';
+import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
+import { DeliveryEntity } from '../delivery/delivery.entity';
+import { DestinationEntity } from '../destinations/destination.entity';
+import { InboundEventEntity } from '../ingest/inbound-event.entity';
+import { SourceEntity } from '../sources/source.entity';
+import { Initial1763942400000 } from './migrations/1763942400000-Initial';
+
+export const ENTITIES = [
+  SourceEntity,
+  DestinationEntity,
+  InboundEventEntity,
+  CanonicalEventEntity,
+  DeliveryEntity,
+  DeliveryAttemptEntity,
+  HubSettingEntity,
+];
+
+export const MIGRATIONS = [Initial1763942400000];
+
+/** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    extra: { max: 20, connectionTimeoutMillis: 5000 },
+  };
+}
+
+/** Creates the database named in the URL if it is missing, connecting to the server's `postgres` database. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  url.pathname = '/postgres';
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    } catch (err) {
+      // Another process (worker beside api) may have created it a moment ago.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Runs pending migrations under a Postgres advisory lock, so an api and a worker booting together
+ * do not race each other through the same migration.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock(7419001)');
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(7419001)').catch(() => undefined);
+    await runner.release();
+  }
+}

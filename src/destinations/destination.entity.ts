@@ -1,0 +1,53 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export type DestinationType = 'webhook';
+export type DestinationStatus = 'active' | 'disabled';
+
+@Entity('destination')
+export class DestinationEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  type!: DestinationType;
+
+  @Column('text')
+  url!: string;
+
+  @Column('jsonb', { name: 'event_types' })
+  eventTypes!: string[];
+
+  /** Sealed JSON array of `whsec_` secrets, newest first; older ones sign too during a rotation grace period. */
+  @Column('text', { name: 'secrets_sealed' })
+  secretsSealed!: string;
+
+  /** Sealed JSON object of custom headers (they often carry credentials). */
+  @Column('text', { name: 'headers_sealed' })
+  headersSealed!: string;
+
+  /** Optional JSONata filter evaluated against the CloudEvent; falsy result skips the destination. */
+  @Column('text', { nullable: true })
+  filter!: string | null;
+
+  @Column('boolean', { name: 'include_test', default: false })
+  includeTest!: boolean;
+
+  /** Seconds; overrides HUB_RETRY_SCHEDULE for this destination. */
+  @Column('jsonb', { name: 'retry_schedule', nullable: true })
+  retrySchedule!: number[] | null;
+
+  @Column('text', { default: 'active' })
+  status!: DestinationStatus;
+
+  @Column('text', { name: 'disabled_reason', nullable: true })
+  disabledReason!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

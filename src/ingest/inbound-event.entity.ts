@@ -1,0 +1,47 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type InboundStatus = 'received' | 'normalized' | 'failed';
+
+/** One accepted vendor delivery, committed before the 2xx. The raw bytes are kept exactly as received. */
+@Entity('inbound_event')
+export class InboundEventEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text', { name: 'source_id' })
+  sourceId!: string;
+
+  @Column('text', { name: 'dedup_key' })
+  dedupKey!: string;
+
+  @Column('text', { name: 'vendor_event_type' })
+  vendorEventType!: string;
+
+  @Column('text', { name: 'vendor_event_id', nullable: true })
+  vendorEventId!: string | null;
+
+  @Column('timestamptz', { name: 'occurred_at', nullable: true })
+  occurredAt!: Date | null;
+
+  @Column('timestamptz', { name: 'received_at' })
+  receivedAt!: Date;
+
+  @Column('boolean', { default: false })
+  test!: boolean;
+
+  /** Request headers with credentials removed. */
+  @Column('jsonb')
+  headers!: Record<string, string>;
+
+  @Column('bytea')
+  body!: Buffer;
+
+  @Column('text', { default: 'received' })
+  status!: InboundStatus;
+
+  @Column('text', { nullable: true })
+  error!: string | null;
+
+  @Column('timestamptz', { name: 'normalized_at', nullable: true })
+  normalizedAt!: Date | null;
+}

@@ -1,0 +1,31 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** A vendor's entry point: `/hooks/<id>`. The id is unguessable (url-token sources use it as their secret). */
+@Entity('source')
+export class SourceEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text')
+  connector!: string;
+
+  /** Sealed (encrypted) JSON array of secrets; several during a rotation. */
+  @Column('text', { name: 'secrets_sealed' })
+  secretsSealed!: string;
+
+  /** Per-source overrides of the connector's verification settings (header name, tolerance, IP allow-list). */
+  @Column('jsonb', { default: {} })
+  verification!: Record<string, unknown>;
+
+  @Column('boolean', { default: true })
+  enabled!: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from './logger';
 import { HubException } from './hub.exception';
 import { correlationIdOf } from './correlation';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface ErrorBody {
   statusCode: number;
@@ -35,6 +36,7 @@ export class HubExceptionFilter implements ExceptionFilter {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -42,6 +44,10 @@ export class HubExceptionFilter implements ExceptionFilter {
     const request = ctx.getRequest();
     const correlationId = correlationIdOf(request);
     const { status, message, headers } = this.describe(exception);
+    // DESIGN §1: every ingest rejection is counted; 413 is raised by the body parser, before the ingest code runs.
+    if (status === 413 && String(request?.url ?? '').startsWith('/hooks/')) {
+      this.metrics.ingested.inc({ connector: '', outcome: 'rejected', reason: 'payload_too_large' });
+    }
     if (status >= 500) {
       this.logger.error({ err: exception, correlationId, url: request?.url }, 'request failed');
     }

@@ -26,7 +26,8 @@ export class SecretBox {
   open<T>(sealed: string): T {
     const [version, iv, tag, ciphertext] = sealed.split(':');
     if (version !== 'v1') throw new Error(`unknown sealed-secret version ${version}`);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+    // A fixed 16-byte tag length: otherwise GCM would accept a truncated tag and weaken tamper detection.
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'), { authTagLength: 16 });
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]);
     return JSON.parse(plain.toString('utf8')) as T;

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { Webhook } from 'standardwebhooks';
 import { headerValue, VerificationError, Verifier, VerifyInput } from './verifier';
 
@@ -26,6 +27,9 @@ export class StandardWebhooksVerifier implements Verifier {
       throw new VerificationError('stale_timestamp', `Signature timestamp is outside the ${tolerance} s tolerance`);
     }
     if (!secrets.length) throw new VerificationError('no_secret', 'Source has no signing secret');
+    // The library signs a string; bytes that are not UTF-8 would be replaced before signing and could be altered
+    // unnoticed. JSON is UTF-8 (RFC 8259 §8.1), so such a body cannot be the one the vendor signed.
+    if (!isUtf8(rawBody)) throw new VerificationError('bad_signature', 'Body is not valid UTF-8');
 
     // Standard Webhooks §signature: several space-separated `v1,<base64>` signatures may be sent (sender rotation).
     const given = signature
@@ -46,11 +50,7 @@ export class StandardWebhooksVerifier implements Verifier {
     const problems: string[] = [];
     if (!secrets.length) problems.push('secrets: a standard-webhooks source needs its whsec_ signing secret');
     for (const secret of secrets) {
-      try {
-        new Webhook(secret);
-      } catch {
-        problems.push('secrets: each secret must be a whsec_ secret (base64 after the prefix)');
-      }
+      if (!isWhsecSecret(secret)) problems.push('secrets: each secret must be a whsec_ secret (base64 after the prefix)');
     }
     problems.push(...toleranceProblems(settings));
     return problems;
@@ -72,4 +72,14 @@ export function toleranceProblems(settings: Record<string, unknown>): string[] {
   return typeof tolerance === 'number' && tolerance > 0 && tolerance <= 86400
     ? []
     : ['verification.toleranceSeconds: must be a number of seconds between 1 and 86400'];
+}
+
+export function isWhsecSecret(secret: string): boolean {
+  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) return false;
+  try {
+    new Webhook(secret);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ConnectorsModule } from './connectors/connectors.module';
+import { CoreModule } from './core.module';
+import { DatabaseModule } from './database/database.module';
+import { PipelineModule } from './delivery/pipeline.module';
+import { DestinationsModule } from './destinations/destinations.module';
+import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
+import { LifecycleService } from './lifecycle.service';
+import { SourcesModule } from './sources/sources.module';
+import { HubConfig } from './config/hub-config';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: HubConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, logger),
+        DatabaseModule,
+        ConnectorsModule,
+        SourcesModule,
+        DestinationsModule,
+        IngestModule,
+        PipelineModule,
+        HealthModule,
+      ],
+      providers: [LifecycleService],
+    };
+  }
+}

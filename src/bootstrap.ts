@@ -1,0 +1,77 @@
+import { INestApplicationContext, ValidationPipe } from '@nestjs/common';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { generateCorrelationId } from './common/correlation';
+import { HubExceptionFilter } from './common/hub-exception.filter';
+import { PinoNestLogger } from './common/logger';
+import { HubConfig } from './config/hub-config';
+import { MetricsService } from './metrics/metrics.service';
+
+/** DESIGN §6: bodies over 1 MiB get 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const isHookRoute = (url: string | undefined) => (url ?? '').startsWith('/hooks/');
+
+/** Builds the HTTP application (roles api and all). Tests call this with their own config. */
+export async function createHttpApp(config: HubConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: generateCorrelationId,
+    requestIdHeader: false,
+    trustProxy: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    // Body parsing is ours (below): the ingest route must see raw bytes, and verify before it parses.
+    bodyParser: false,
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    abortOnError: false,
+  });
+  installBodyParsing(app.getHttpAdapter().getInstance());
+  app.useGlobalFilters(new HubExceptionFilter(app.get(HttpAdapterHost), logger, app.get(MetricsService)));
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.enableShutdownHooks();
+
+  const openApi = new DocumentBuilder()
+    .setTitle('Switchboard')
+    .setDescription('Management API of the Switchboard webhook hub. Every /api route takes Authorization: Bearer <key>.')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+  return app;
+}
+
+/** The worker role needs no HTTP server: an application context runs the queue workers and reconciler. */
+export async function createWorkerContext(config: HubConfig, logger: Logger): Promise<INestApplicationContext> {
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    abortOnError: false,
+  });
+  context.enableShutdownHooks();
+  return context;
+}
+
+/**
+ * One catch-all parser keeps raw bytes. On /hooks/* the Buffer goes to the controller untouched, so the
+ * verifier sees exactly what was signed and the rejection order stays 415 → 401 → 400 (DESIGN §7).
+ * Elsewhere JSON is parsed here. Parser errors reach HubExceptionFilter like any other.
+ */
+function installBodyParsing(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (req, body, done) => {
+    const buffer = body as Buffer;
+    if (isHookRoute(req.url)) return done(null, buffer);
+    if (!buffer.length) return done(null, undefined);
+    if (!/^application\/([\w.+-]+\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
+      return done(Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415 }), undefined);
+    }
+    try {
+      done(null, JSON.parse(buffer.toString('utf8')));
+    } catch {
+      done(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+}

@@ -1,0 +1,27 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyService } from './auth/api-key.service';
+import { ROOT_LOGGER } from './common/logger';
+import { secretBoxProvider } from './common/secret-box.provider';
+import { HUB_CONFIG, HubConfig } from './config/hub-config';
+import { MetricsService } from './metrics/metrics.service';
+import { QueueService } from './queue/queue.service';
+
+/** Process-wide singletons every feature may use: configuration, logger, secret box, metrics, queues, API key. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: HubConfig, logger: Logger): DynamicModule {
+    const providers = [
+      { provide: HUB_CONFIG, useValue: config },
+      { provide: ROOT_LOGGER, useValue: logger },
+      secretBoxProvider,
+      MetricsService,
+      QueueService,
+      ApiKeyService,
+      ApiKeyGuard,
+    ];
+    return { module: CoreModule, providers, exports: providers };
+  }
+}

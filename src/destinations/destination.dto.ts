@@ -1,0 +1,123 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+
+const URL_OPTIONS = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
+const EVENT_GLOB = /^[a-z_*]+(\.[a-z_*]+)*$/;
+
+export class CreateDestinationDto {
+  @ApiProperty({ example: 'Data warehouse' })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiProperty({ enum: ['webhook'] })
+  @IsIn(['webhook'])
+  type!: 'webhook';
+
+  @ApiProperty({ example: 'https://example.com/hooks/switchboard' })
+  @IsUrl(URL_OPTIONS)
+  url!: string;
+
+  @ApiProperty({ type: [String], example: ['activity.*'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @Matches(EVENT_GLOB, { each: true, message: 'each eventTypes entry must be a type or glob like activity.* or *' })
+  eventTypes!: string[];
+
+  @ApiPropertyOptional({ description: 'whsec_ signing secret; generated when omitted' })
+  @IsOptional()
+  @Matches(/^whsec_[A-Za-z0-9+/=]{24,}$/, { message: 'secret must be whsec_ followed by base64 (24+ chars)' })
+  secret?: string;
+
+  @ApiPropertyOptional({ description: 'Extra request headers (write-only values)' })
+  @IsOptional()
+  @IsObject()
+  headers?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'JSONata over the CloudEvent; a falsy result skips this destination' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 10_000)
+  filter?: string;
+
+  @ApiPropertyOptional({ default: false, description: 'Receive test events' })
+  @IsOptional()
+  @IsBoolean()
+  includeTest?: boolean;
+
+  @ApiPropertyOptional({ type: [Number], description: 'Seconds between attempts; overrides HUB_RETRY_SCHEDULE' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(30)
+  @IsNumber({}, { each: true })
+  @Min(0, { each: true })
+  @Max(7 * 86400, { each: true })
+  retrySchedule?: number[];
+}
+
+export class UpdateDestinationDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @Length(1, 200) name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) url?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @Matches(EVENT_GLOB, { each: true, message: 'each eventTypes entry must be a type or glob like activity.* or *' })
+  eventTypes?: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsObject() headers?: Record<string, string>;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 10_000) filter?: string;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() includeTest?: boolean;
+
+  @ApiPropertyOptional({ type: [Number] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(30)
+  @IsNumber({}, { each: true })
+  @Min(0, { each: true })
+  @Max(7 * 86400, { each: true })
+  retrySchedule?: number[];
+
+  @ApiPropertyOptional({ enum: ['active', 'disabled'], description: 'Set "active" to re-enable after a 410' })
+  @IsOptional()
+  @IsIn(['active', 'disabled'])
+  status?: 'active' | 'disabled';
+}
+
+export interface DestinationView {
+  id: string;
+  name: string;
+  type: string;
+  url: string;
+  eventTypes: string[];
+  /** Header names only: values are write-only. */
+  headers: string[];
+  filter?: string;
+  includeTest: boolean;
+  retrySchedule?: number[];
+  status: string;
+  disabledReason?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Only in the creation and rotation answers. */
+  secret?: string;
+}

@@ -1,0 +1,31 @@
+import { HttpStatus } from '@nestjs/common';
+import { exhaustive, HubException } from '../common/hub.exception';
+
+export enum DestinationErrorCode {
+  NotFound = 'destination_not_found',
+  TargetRefused = 'target_refused',
+  InvalidFilter = 'invalid_filter',
+  InvalidHeaders = 'invalid_headers',
+}
+
+export class DestinationException extends HubException {
+  constructor(
+    readonly code: DestinationErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get status(): HttpStatus {
+    switch (this.code) {
+      case DestinationErrorCode.NotFound:
+        return HttpStatus.NOT_FOUND;
+      case DestinationErrorCode.TargetRefused:
+      case DestinationErrorCode.InvalidFilter:
+      case DestinationErrorCode.InvalidHeaders:
+        return HttpStatus.BAD_REQUEST;
+      default:
+        return exhaustive(this.code);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepo } from '../database/database.module';
+import jsonata from 'jsonata';
+import { randomBytes } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { randomId } from '../common/ids';
+import { SECRET_BOX } from '../common/secret-box.provider';
+import { SecretBox } from '../common/secret-box';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { CreateDestinationDto, DestinationView, UpdateDestinationDto } from './destination.dto';
+import { DestinationEntity } from './destination.entity';
+import { DestinationErrorCode, DestinationException } from './destination.exception';
+import { checkTarget } from './outbound-guard';
+
+/** A signing secret; a rotated-out one keeps signing until `expiresAt` (Standard Webhooks rotation grace). */
+export interface SigningSecret {
+  secret: string;
+  expiresAt?: string;
+}
+
+export const ROTATION_GRACE_MS = 24 * 3600 * 1000;
+
+/** Headers the hub sets itself; a destination may not override them. */
+const RESERVED_HEADERS = /^(content-type|content-length|host|webhook-id|webhook-timestamp|webhook-signature)$/i;
+
+@Injectable()
+export class DestinationService {
+  constructor(
+    @InjectRepo(DestinationEntity) private readonly destinations: Repository<DestinationEntity>,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+  ) {}
+
+  async create(dto: CreateDestinationDto): Promise<{ entity: DestinationEntity; secret: string }> {
+    await this.assertTarget(dto.url);
+    assertHeaders(dto.headers);
+    assertFilter(dto.filter);
+    const secret = dto.secret ?? generateSecret();
+    const entity = await this.destinations.save(
+      this.destinations.create({
+        id: randomId('dst'),
+        name: dto.name,
+        type: dto.type,
+        url: dto.url,
+        eventTypes: dto.eventTypes,
+        secretsSealed: this.box.seal([{ secret }] satisfies SigningSecret[]),
+        headersSealed: this.box.seal(dto.headers ?? {}),
+        filter: dto.filter ?? null,
+        includeTest: dto.includeTest ?? false,
+        retrySchedule: dto.retrySchedule ?? null,
+        status: 'active',
+        disabledReason: null,
+      }),
+    );
+    return { entity, secret };
+  }
+
+  async update(id: string, dto: UpdateDestinationDto): Promise<DestinationEntity> {
+    const destination = await this.get(id);
+    if (dto.url) await this.assertTarget(dto.url);
+    assertHeaders(dto.headers);
+    assertFilter(dto.filter || undefined);
+    Object.assign(destination, {
+      name: dto.name ?? destination.name,
+      url: dto.url ?? destination.url,
+      eventTypes: dto.eventTypes ?? destination.eventTypes,
+      filter: dto.filter === undefined ? destination.filter : dto.filter || null,
+      includeTest: dto.includeTest ?? destination.includeTest,
+      retrySchedule: dto.retrySchedule === undefined ? destination.retrySchedule : dto.retrySchedule.length ? dto.retrySchedule : null,
+    });
+    if (dto.headers) destination.headersSealed = this.box.seal(dto.headers);
+    if (dto.status) {
+      destination.status = dto.status;
+      destination.disabledReason = dto.status === 'active' ? null : 'disabled by an operator';
+    }
+    return this.destinations.save(destination);
+  }
+
+  /** New secret first; the old ones keep signing for the grace period so receivers can roll over. */
+  async rotateSecret(id: string): Promise<{ entity: DestinationEntity; secret: string }> {
+    const destination = await this.get(id);
+    const now = Date.now();
+    const secret = generateSecret();
+    const previous = this.box
+      .open<SigningSecret[]>(destination.secretsSealed)
+      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now)
+      .map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? new Date(now + ROTATION_GRACE_MS).toISOString() }));
+    destination.secretsSealed = this.box.seal([{ secret }, ...previous]);
+    return { entity: await this.destinations.save(destination), secret };
+  }
+
+  /** Secrets that sign right now: the current one and any still in their grace period. */
+  signingSecrets(destination: DestinationEntity): string[] {
+    const now = Date.now();
+    return this.box
+      .open<SigningSecret[]>(destination.secretsSealed)
+      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now)
+      .map((s) => s.secret);
+  }
+
+  headers(destination: DestinationEntity): Record<string, string> {
+    return this.box.open<Record<string, string>>(destination.headersSealed);
+  }
+
+  async disable(id: string, reason: string): Promise<void> {
+    await this.destinations.update({ id }, { status: 'disabled', disabledReason: reason });
+  }
+
+  async remove(id: string): Promise<void> {
+    const result = await this.destinations.delete({ id });
+    if (!result.affected) throw new DestinationException(DestinationErrorCode.NotFound, `Destination ${id} not found`);
+  }
+
+  list(): Promise<DestinationEntity[]> {
+    return this.destinations.find({ order: { createdAt: 'ASC' } });
+  }
+
+  active(): Promise<DestinationEntity[]> {
+    return this.destinations.findBy({ status: 'active' });
+  }
+
+  async get(id: string): Promise<DestinationEntity> {
+    const destination = await this.destinations.findOneBy({ id });
+    if (!destination) throw new DestinationException(DestinationErrorCode.NotFound, `Destination ${id} not found`);
+    return destination;
+  }
+
+  view(destination: DestinationEntity, secret?: string): DestinationView {
+    return {
+      id: destination.id,
+      name: destination.name,
+      type: destination.type,
+      url: destination.url,
+      eventTypes: destination.eventTypes,
+      headers: Object.keys(this.headers(destination)),
+      ...(destination.filter ? { filter: destination.filter } : {}),
+      includeTest: destination.includeTest,
+      ...(destination.retrySchedule ? { retrySchedule: destination.retrySchedule } : {}),
+      status: destination.status,
+      ...(destination.disabledReason ? { disabledReason: destination.disabledReason } : {}),
+      createdAt: destination.createdAt,
+      updatedAt: destination.updatedAt,
+      ...(secret ? { secret } : {}),
+    };
+  }
+
+  private async assertTarget(url: string): Promise<void> {
+    const refused = await checkTarget(url, this.config.outboundAllow);
+    if (refused) throw new DestinationException(DestinationErrorCode.TargetRefused, refused);
+  }
+}
+
+function generateSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+function assertHeaders(headers: Record<string, unknown> | undefined): void {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/.test(name) || RESERVED_HEADERS.test(name)) {
+      throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" cannot be set`);
+    }
+    if (typeof value !== 'string' || /[\r\n]/.test(value)) {
+      throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" must be a one-line string`);
+    }
+  }
+}
+
+function assertFilter(filter: string | undefined): void {
+  if (!filter) return;
+  try {
+    jsonata(filter);
+  } catch (err) {
+    throw new DestinationException(
+      DestinationErrorCode.InvalidFilter,
+      `filter is not valid JSONata: ${(err as { message?: string }).message}`,
+    );
+  }
+}

@@ -1,0 +1,18 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { ConnectorsModule } from '../connectors/connectors.module';
+import { SourcesModule } from '../sources/sources.module';
+import { IngestController } from './ingest.controller';
+import { IngestService } from './ingest.service';
+import { SourceLookupMiddleware } from './source-lookup.middleware';
+
+@Module({
+  imports: [ConnectorsModule, SourcesModule],
+  controllers: [IngestController],
+  providers: [IngestService, SourceLookupMiddleware],
+  exports: [IngestService],
+})
+export class IngestModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(SourceLookupMiddleware).forRoutes({ path: 'hooks/:sourceId', method: RequestMethod.POST });
+  }
+}

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics on a registry of our own (not the global one), so several hubs in one test process don't clash. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly ingested = new Counter({
+    name: 'switchboard_ingest_total',
+    help: 'Vendor deliveries by outcome (accepted, duplicate, rejected)',
+    labelNames: ['connector', 'outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly normalized = new Counter({
+    name: 'switchboard_normalize_total',
+    help: 'Normalize jobs by outcome',
+    labelNames: ['connector', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryAttempts = new Counter({
+    name: 'switchboard_delivery_attempts_total',
+    help: 'Outbound delivery attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryDuration = new Histogram({
+    name: 'switchboard_delivery_duration_seconds',
+    help: 'Outbound request duration',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+  }
+}

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
+import Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { ROOT_LOGGER } from '../common/logger';
+import { QueueName } from './queue.constants';
+
+/** Job-level retries for failures a job rethrows; the delivery schedule itself lives in Postgres. */
+const MAX_JOB_ATTEMPTS = 1000;
+
+/**
+ * Redis only schedules; Postgres is the truth. Producers use a connection with the offline queue disabled,
+ * so a Redis outage fails an enqueue at once (the reconciler re-enqueues from Postgres later) instead of
+ * holding an HTTP request open.
+ */
+@Injectable()
+export class QueueService {
+  private readonly producerConnection: Redis;
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly workerConnections: Redis[] = [];
+
+  constructor(
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    this.producerConnection = new Redis(config.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+      lazyConnect: false,
+    });
+    this.producerConnection.on('error', (err) => this.logger.warn({ err: err.message }, 'redis producer connection error'));
+    for (const name of Object.values(QueueName)) {
+      this.queues.set(name, new Queue(name, { connection: this.producerConnection, prefix: config.queuePrefix }));
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  /** Job id = row id, so enqueueing twice (ingest + reconciler) is a no-op. Returns false when Redis refused. */
+  async enqueue(name: QueueName, jobName: string, rowId: string, data: object, opts: JobsOptions = {}): Promise<boolean> {
+    try {
+      await this.queue(name).add(jobName, data, {
+        jobId: rowId,
+        removeOnComplete: true,
+        removeOnFail: true,
+        // Jobs rethrow retryable failures; the worker's backoff strategy decides the delay.
+        attempts: MAX_JOB_ATTEMPTS,
+        backoff: { type: 'custom' },
+        ...opts,
+      });
+      return true;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, queue: name, rowId }, 'enqueue failed; the reconciler will retry');
+      return false;
+    }
+  }
+
+  async ping(): Promise<string> {
+    return this.producerConnection.ping();
+  }
+
+  /** Workers get their own blocking connection (BullMQ requires maxRetriesPerRequest: null there). */
+  startWorker<T>(name: QueueName, processor: Processor<T>, options: Partial<WorkerOptions> = {}): Worker<T> {
+    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    connection.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'redis worker connection error'));
+    this.workerConnections.push(connection);
+    const worker = new Worker<T>(name, processor, {
+      connection,
+      prefix: this.config.queuePrefix,
+      concurrency: 8,
+      ...options,
+    });
+    worker.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      // Expected retries (RetryDeliveryError) are logged by the job itself; anything else is worth a warning.
+      if (err?.name !== 'RetryDeliveryError') {
+        this.logger.warn({ err: err?.message, queue: name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed');
+      }
+    });
+    this.workers.push(worker as Worker);
+    return worker;
+  }
+
+  /** Graceful: workers finish their in-flight jobs before connections close. Called by LifecycleService. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    for (const connection of [this.producerConnection, ...this.workerConnections]) connection.disconnect();
+  }
+}

@@ -1,0 +1,70 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+
+export class CreateSourceDto {
+  @ApiProperty({ example: 'AskElephant production' })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiProperty({ example: 'askelephant', description: 'A connector id from GET /api/connectors' })
+  @Matches(/^[a-z0-9_-]{1,64}$/)
+  connector!: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Signing secrets or tokens; several during a rotation. Write-only.' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(5)
+  @IsString({ each: true })
+  @Length(1, 1000, { each: true })
+  secrets?: string[];
+
+  @ApiPropertyOptional({ description: 'Overrides of the connector verification settings, e.g. {"header": "X-Token"}' })
+  @IsOptional()
+  @IsObject()
+  verification?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+export class UpdateSourceDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  name?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(5)
+  @IsString({ each: true })
+  @Length(1, 1000, { each: true })
+  secrets?: string[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsObject()
+  verification?: Record<string, unknown>;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+/** What the API shows of a source: never its secrets. */
+export interface SourceView {
+  id: string;
+  name: string;
+  connector: string;
+  url: string;
+  verification: Record<string, unknown>;
+  secretsConfigured: number;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepo } from '../database/database.module';
+import { Repository } from 'typeorm';
+import { randomId } from '../common/ids';
+import { SECRET_BOX } from '../common/secret-box.provider';
+import { SecretBox } from '../common/secret-box';
+import { ConnectorRegistry } from '../connectors/connector.registry';
+import { CreateSourceDto, SourceView, UpdateSourceDto } from './source.dto';
+import { SourceEntity } from './source.entity';
+import { SourceErrorCode, SourceException } from './source.exception';
+
+/** A source with its secrets opened, for the verifier. Never leaves the process. */
+export interface LoadedSource {
+  entity: SourceEntity;
+  secrets: string[];
+}
+
+@Injectable()
+export class SourceService {
+  /** Ingest looks a source up on every delivery; a short cache keeps that off the database. */
+  private readonly cache = new Map<string, { loaded: LoadedSource | null; until: number }>();
+  private static readonly CACHE_MS = 2000;
+
+  constructor(
+    @InjectRepo(SourceEntity) private readonly sources: Repository<SourceEntity>,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    private readonly connectors: ConnectorRegistry,
+  ) {}
+
+  async create(dto: CreateSourceDto): Promise<SourceEntity> {
+    const connector = this.connectors.find(dto.connector);
+    if (!connector) {
+      throw new SourceException(
+        SourceErrorCode.UnknownConnector,
+        `Unknown connector "${dto.connector}"; see GET /api/connectors (${this.connectors.list().map((c) => c.id).join(', ')})`,
+      );
+    }
+    const secrets = dto.secrets ?? [];
+    const verification = dto.verification ?? {};
+    this.assertValid(dto.connector, verification, secrets);
+    return this.sources.save(
+      this.sources.create({
+        id: randomId('src'),
+        name: dto.name,
+        connector: dto.connector,
+        secretsSealed: this.box.seal(secrets),
+        verification,
+        enabled: dto.enabled ?? true,
+      }),
+    );
+  }
+
+  async update(id: string, dto: UpdateSourceDto): Promise<SourceEntity> {
+    const source = await this.getEntity(id);
+    const secrets = dto.secrets ?? this.box.open<string[]>(source.secretsSealed);
+    const verification = dto.verification ?? source.verification;
+    this.assertValid(source.connector, verification, secrets);
+    source.name = dto.name ?? source.name;
+    source.enabled = dto.enabled ?? source.enabled;
+    source.verification = verification;
+    source.secretsSealed = this.box.seal(secrets);
+    const saved = await this.sources.save(source);
+    this.cache.delete(id);
+    return saved;
+  }
+
+  async remove(id: string): Promise<void> {
+    const result = await this.sources.delete({ id });
+    this.cache.delete(id);
+    if (!result.affected) throw new SourceException(SourceErrorCode.NotFound, `Source ${id} not found`);
+  }
+
+  list(): Promise<SourceEntity[]> {
+    return this.sources.find({ order: { createdAt: 'ASC' } });
+  }
+
+  async getEntity(id: string): Promise<SourceEntity> {
+    const source = await this.sources.findOneBy({ id });
+    if (!source) throw new SourceException(SourceErrorCode.NotFound, `Source ${id} not found`);
+    return source;
+  }
+
+  /** For ingest: an enabled source with its secrets, or null. Cached briefly. */
+  async loadForIngest(id: string): Promise<LoadedSource | null> {
+    const now = Date.now();
+    const hit = this.cache.get(id);
+    if (hit && hit.until > now) return hit.loaded;
+    const entity = /^src_[0-9A-Za-z]{22}$/.test(id) ? await this.sources.findOneBy({ id }) : null;
+    const loaded = entity?.enabled ? { entity, secrets: this.box.open<string[]>(entity.secretsSealed) } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(id, { loaded, until: now + SourceService.CACHE_MS });
+    return loaded;
+  }
+
+  view(source: SourceEntity, baseUrl: string): SourceView {
+    return {
+      id: source.id,
+      name: source.name,
+      connector: source.connector,
+      url: `${baseUrl}/hooks/${source.id}`,
+      verification: source.verification,
+      secretsConfigured: this.box.open<string[]>(source.secretsSealed).length,
+      enabled: source.enabled,
+      createdAt: source.createdAt,
+      updatedAt: source.updatedAt,
+    };
+  }
+
+  private assertValid(connectorId: string, verification: Record<string, unknown>, secrets: string[]): void {
+    const connector = this.connectors.get(connectorId);
+    const verifier = this.connectors.verifierFor(connector);
+    const problems = verifier.validate(this.connectors.settingsFor(connector, verification), secrets);
+    if (problems.length) {
+      throw new SourceException(
+        SourceErrorCode.InvalidVerification,
+        `${connector.name} sources use ${verifier.scheme}: ${problems.join('; ')}`,
+      );
+    }
+  }
+}

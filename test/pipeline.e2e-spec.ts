@@ -1,0 +1,146 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { startHub, TestHub, waitFor } from './helpers/hub';
+import { Sink } from './helpers/sink';
+import { sample, svixHeaders, whsec } from './helpers/vendors';
+
+/** The spine end to end: AskElephant (Svix-signed) in, a signed CloudEvent out to a real sink on loopback. */
+describe('pipeline e2e', () => {
+  let hub: TestHub;
+  let sink: Sink;
+  const vendorSecret = whsec();
+  let sourceId: string;
+  let destinationSecret: string;
+
+  beforeAll(async () => {
+    hub = await startHub();
+    sink = await new Sink().start();
+    const source = await hub
+      .api()
+      .post('/api/sources')
+      .send({ name: 'AskElephant', connector: 'askelephant', secrets: [vendorSecret] })
+      .expect(201);
+    sourceId = source.body.id;
+    expect(source.body.url).toBe(`${hub.baseUrl}/hooks/${sourceId}`);
+    expect(sourceId).toMatch(/^src_[0-9A-Za-z]{22}$/);
+    expect(JSON.stringify(source.body)).not.toContain(vendorSecret);
+
+    const destination = await hub
+      .api()
+      .post('/api/destinations')
+      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['activity.*'], headers: { 'x-team': 'ops' } })
+      .expect(201);
+    destinationSecret = destination.body.secret;
+    expect(destinationSecret).toMatch(/^whsec_/);
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await sink?.stop();
+  });
+
+  it('delivers a signed canonical activity.updated for v1.engagement.updated', async () => {
+    const body = sample('askelephant', 'v1.engagement.updated.json');
+    const vendor = JSON.parse(body.toString());
+    const response = await hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(vendorSecret, body)).send(body.toString()).expect(202);
+    expect(response.body).toEqual({ id: expect.stringMatching(/^in_/) });
+
+    await waitFor(() => sink.requests.length >= 1, { what: 'the sink to receive the event' });
+    const received = sink.requests[0];
+    // The sink verifies the outbound signature with the standardwebhooks library, as a receiver would.
+    const verified = new StandardWebhook(destinationSecret).verify(received.body, {
+      'webhook-id': String(received.headers['webhook-id']),
+      'webhook-timestamp': String(received.headers['webhook-timestamp']),
+      'webhook-signature': String(received.headers['webhook-signature']),
+    }) as Record<string, any>;
+    expect(received.headers['x-team']).toBe('ops');
+    expect(received.headers['content-type']).toBe('application/json');
+
+    const engagement = vendor.data.object;
+    expect(verified).toMatchObject({
+      specversion: '1.0',
+      id: expect.stringMatching(/^evt_/),
+      type: 'activity.updated',
+      source: `switchboard/sources/${sourceId}`,
+      subject: `activity:askelephant:${engagement.id}`,
+      time: new Date(vendor.created_at).toISOString(),
+      datacontenttype: 'application/json',
+      connector: 'askelephant',
+      vendoreventtype: 'v1.engagement.updated',
+      vendoreventid: vendor.id,
+      test: false,
+    });
+    expect(verified.data).toMatchObject({
+      id: engagement.id,
+      kind: engagement.engagement_type.toLowerCase(),
+      title: engagement.title,
+      startedAt: engagement.start_at,
+      endedAt: engagement.end_at,
+      durationSeconds: engagement.duration_seconds,
+      updatedAt: engagement.updated_at,
+    });
+    expect(Object.keys(verified.data.changes ?? {}).length).toBeGreaterThan(0);
+
+    const [row] = await hub.sql<{ status: string; attempts: number }>(
+      `SELECT d.status, d.attempts FROM delivery d WHERE d.id = $1`,
+      [received.headers['webhook-id']],
+    );
+    expect(row).toEqual({ status: 'succeeded', attempts: 1 });
+    const [inbound] = await hub.sql<{ status: string; vendor_event_id: string }>(
+      'SELECT status, vendor_event_id FROM inbound_event WHERE id = $1',
+      [response.body.id],
+    );
+    expect(inbound).toEqual({ status: 'normalized', vendor_event_id: vendor.id });
+  });
+
+  it('collapses concurrent duplicates of one delivery onto one stored event', async () => {
+    const body = sample('askelephant', 'v1.engagement.created.json');
+    const headers = svixHeaders(vendorSecret, body);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => hub.http().post(`/hooks/${sourceId}`).set(headers).send(body.toString())),
+    );
+    const created = answers.filter((a) => a.status === 202);
+    const duplicates = answers.filter((a) => a.status === 200);
+    expect(created).toHaveLength(1);
+    expect(duplicates).toHaveLength(19);
+    for (const duplicate of duplicates) expect(duplicate.body).toEqual({ id: created[0].body.id, duplicate: true });
+
+    const rows = await hub.sql('SELECT id FROM inbound_event WHERE vendor_event_id = $1', [JSON.parse(body.toString()).id]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('dedups on the AskElephant envelope id even when Svix re-signs a retry', async () => {
+    const body = sample('askelephant', 'v1.engagement.deleted.json');
+    const first = await hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(vendorSecret, body)).send(body.toString()).expect(202);
+    const retry = await hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(vendorSecret, body)).send(body.toString()).expect(200);
+    expect(retry.body).toEqual({ id: first.body.id, duplicate: true });
+  });
+
+  it('accepts Sales Ask on its url-token source and emits activity.analyzed', async () => {
+    const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' }).expect(201);
+    const body = sample('salesask', 'recording.processed.json');
+    const before = sink.requests.length;
+    await hub.http().post(`/hooks/${source.body.id}`).set('content-type', 'application/json').send(body.toString()).expect(202);
+    const received = await waitFor(
+      () => sink.requests.slice(before).find((r) => JSON.parse(r.body).connector === 'salesask'),
+      { what: 'the Sales Ask event at the sink' },
+    );
+    const event = JSON.parse(received.body);
+    const vendor = JSON.parse(body.toString());
+    expect(event.type).toBe('activity.analyzed');
+    expect(event.subject).toBe(`activity:salesask:${vendor.data.id}`);
+    expect(event.data).toMatchObject({ id: vendor.data.id, kind: 'recording', meetingUrl: vendor.data.meetingUrl });
+    expect(event.data.actionItems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ owner: 'rep' }), expect.objectContaining({ owner: 'client' })]),
+    );
+  });
+
+  it('marks an event whose type has no mapping failed, with the reason, and delivers nothing', async () => {
+    const body = Buffer.from(JSON.stringify({ id: 'evt_unknown_1', type: 'v1.widget.created', created_at: new Date().toISOString(), data: { object: {} } }));
+    const response = await hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(vendorSecret, body)).send(body.toString()).expect(202);
+    const row = await waitFor(
+      async () => (await hub.sql<{ status: string; error: string }>('SELECT status, error FROM inbound_event WHERE id = $1', [response.body.id])).find((r) => r.status === 'failed'),
+      { what: 'the inbound event to fail' },
+    );
+    expect(row.error).toContain('No mapping for askelephant/v1.widget.created');
+  });
+});

@@ -13,5 +13,6 @@ module.exports = {
   // itself depends on stands in (tests never list static directories).
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   moduleNameMapper: { '^glob$': '<rootDir>/node_modules/glob/dist/commonjs/index.js' },
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.ts',
 };

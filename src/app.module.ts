@@ -5,6 +5,7 @@ import { CoreModule } from './core.module';
 import { DatabaseModule } from './database/database.module';
 import { PipelineModule } from './delivery/pipeline.module';
 import { DestinationsModule } from './destinations/destinations.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LifecycleService } from './lifecycle.service';
@@ -24,6 +25,7 @@ export class AppModule {
         DestinationsModule,
         IngestModule,
         PipelineModule,
+        EventsModule,
         HealthModule,
       ],
       providers: [LifecycleService],

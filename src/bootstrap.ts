@@ -37,7 +37,9 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
 
   const openApi = new DocumentBuilder()
     .setTitle('Switchboard')
-    .setDescription('Management API of the Switchboard webhook hub. Every /api route takes Authorization: Bearer <key>.')
+    .setDescription(
+      'Management API of the Switchboard webhook hub. Every /api route takes Authorization: Bearer <key>.',
+    )
     .addBearerAuth()
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));

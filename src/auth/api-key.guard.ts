@@ -7,8 +7,8 @@ export class ApiKeyGuard implements CanActivate {
   constructor(private readonly apiKeys: ApiKeyService) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers
-      .authorization;
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>()
+      .headers.authorization;
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) throw new UnauthorizedException('Missing Authorization: Bearer <api key>');
     if (!this.apiKeys.matches(match[1])) throw new UnauthorizedException('Invalid API key');

@@ -41,7 +41,11 @@ export class TranscriptSegment {
 }
 
 export class Transcript {
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => TranscriptSegment) segments?: TranscriptSegment[];
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => TranscriptSegment)
+  segments?: TranscriptSegment[];
   @IsOptional() @IsString() text?: string;
 }
 

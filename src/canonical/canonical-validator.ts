@@ -1,5 +1,15 @@
 import { plainToInstance } from 'class-transformer';
-import { IsBoolean, IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches, validateSync, ValidationError } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
 import { CANONICAL_TYPES, CloudEvent, SUBJECT_ENTITIES } from './cloud-event';
 import { entityClassFor } from './canonical-entities';
 

@@ -76,7 +76,11 @@ export class HubExceptionFilter implements ExceptionFilter {
     }
     // Fastify's own errors (body too large, bad content type, malformed JSON) carry a 4xx statusCode.
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
-    if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    if (
+      typeof fastifyError?.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
       return { status: fastifyError.statusCode, message: fastifyMessage(fastifyError), headers: {} };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };

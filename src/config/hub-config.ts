@@ -97,7 +97,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
 
   const outboundAllow: HubConfig['outboundAllow'] = [];
-  for (const cidr of (raw.HUB_OUTBOUND_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const cidr of (raw.HUB_OUTBOUND_ALLOW ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     try {
       outboundAllow.push(cidr.includes('/') ? ipaddr.parseCIDR(cidr) : toHostCidr(cidr));
     } catch {
@@ -108,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     ? raw.HUB_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()))
     : DEFAULT_RETRY_SCHEDULE;
 
+  if (raw.NODE_ENV === 'production' && !raw.HUB_ENCRYPTION_KEY) {
+    problems.push('HUB_ENCRYPTION_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
+  }
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   return {

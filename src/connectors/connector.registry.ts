@@ -48,14 +48,31 @@ export class ConnectorRegistry {
     return connector;
   }
 
-  verifierFor(connector: ConnectorDefinition): Verifier {
-    return VERIFIERS[connector.verification.scheme];
+  /** The scheme a source verifies with: the connector's, or an alternative the source opted into. */
+  schemeFor(connector: ConnectorDefinition, overrides: Record<string, unknown>): VerificationScheme {
+    const wanted = overrides.scheme as VerificationScheme | undefined;
+    return wanted && wanted !== connector.verification.scheme ? wanted : connector.verification.scheme;
   }
 
-  /** Connector defaults with the source's overrides on top. */
+  /** Schemes a source of this connector may use. */
+  schemesOf(connector: ConnectorDefinition): VerificationScheme[] {
+    return [
+      connector.verification.scheme,
+      ...(Object.keys(connector.verification.alternatives ?? {}) as VerificationScheme[]),
+    ];
+  }
+
+  verifierFor(connector: ConnectorDefinition, overrides: Record<string, unknown> = {}): Verifier {
+    return VERIFIERS[this.schemeFor(connector, overrides)];
+  }
+
+  /** The scheme's defaults (connector or alternative) with the source's overrides on top. */
   settingsFor(connector: ConnectorDefinition, overrides: Record<string, unknown>): Record<string, unknown> {
-    const { scheme: _scheme, ...defaults } = connector.verification;
-    return { ...defaults, ...overrides };
+    const scheme = this.schemeFor(connector, overrides);
+    const { scheme: _scheme, alternatives, ...defaults } = connector.verification;
+    const base = scheme === connector.verification.scheme ? defaults : (alternatives?.[scheme] ?? {});
+    const { scheme: _override, ...rest } = overrides;
+    return { ...base, ...rest };
   }
 
   sample(connector: ConnectorDefinition, file: string): Buffer {
@@ -100,6 +117,9 @@ function loadConnector(root: string, folder: string): ConnectorDefinition {
   if (!doc.name) fail('name is required');
   if (!doc.verification?.scheme || !(doc.verification.scheme in VERIFIERS)) {
     fail(`verification.scheme must be one of ${Object.keys(VERIFIERS).join(', ')}`);
+  }
+  for (const alternative of Object.keys(doc.verification?.alternatives ?? {})) {
+    if (!(alternative in VERIFIERS)) fail(`verification.alternatives: unknown scheme ${alternative}`);
   }
   if (!doc.envelope?.eventType) fail('envelope.eventType is required');
   if (!Array.isArray(doc.events) || !doc.events.length) fail('events must list the vendor events');

@@ -6,10 +6,19 @@ export interface ConnectorDefinition {
   name: string;
   /** Which vendor document it follows (shared/vendor-docs/…). */
   vendorDoc?: string;
-  verification: { scheme: VerificationScheme } & Record<string, unknown>;
+  verification: ConnectorVerification;
   envelope: EnvelopePaths;
   events: ConnectorEvent[];
 }
+
+/**
+ * The connector's scheme and its default settings. `alternatives` are schemes a source may opt into with
+ * `"verification": {"scheme": …}`, each with its own defaults (Salescaling: hmac-sha256 once the vendor signs).
+ */
+export type ConnectorVerification = {
+  scheme: VerificationScheme;
+  alternatives?: Partial<Record<VerificationScheme, Record<string, unknown>>>;
+} & Record<string, unknown>;
 
 /** Dot paths into the parsed body. Ops can fix a path without a release. */
 export interface EnvelopePaths {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConnectorRegistry } from './connector.registry';
+import { ConnectorsController } from './connectors.controller';
 
-@Module({ providers: [ConnectorRegistry], exports: [ConnectorRegistry] })
+@Module({ controllers: [ConnectorsController], providers: [ConnectorRegistry], exports: [ConnectorRegistry] })
 export class ConnectorsModule {}

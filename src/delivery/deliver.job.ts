@@ -53,7 +53,9 @@ export class DeliverJob {
     );
     if (!claimed.length) return 'skipped';
     const delivery = claimed[0];
-    const destination = await this.dataSource.getRepository(DestinationEntity).findOneBy({ id: delivery.destinationId });
+    const destination = await this.dataSource
+      .getRepository(DestinationEntity)
+      .findOneBy({ id: delivery.destinationId });
     const [{ event }]: { event: CloudEvent }[] = await this.dataSource.query(
       'SELECT event FROM canonical_event WHERE id = $1',
       [delivery.canonicalEventId],
@@ -75,7 +77,10 @@ export class DeliverJob {
     if (status === 410) {
       // 410 Gone: the receiver asks us to stop. Disable the destination rather than retry into the void.
       await this.record(delivery, result, 'failed');
-      await this.destinations.disable(destination.id, `410 Gone from ${destination.url} at ${new Date().toISOString()}`);
+      await this.destinations.disable(
+        destination.id,
+        `410 Gone from ${destination.url} at ${new Date().toISOString()}`,
+      );
       return 'failed';
     }
     if (result.refused) {
@@ -113,12 +118,23 @@ export class DeliverJob {
 
   private async record(delivery: DeliveryEntity, result: SendResult, outcome: AttemptOutcome, nextAttemptAt?: Date) {
     const status = outcome === 'retry' ? 'retrying' : outcome;
-    const error = result.error ?? (result.statusCode && (result.statusCode < 200 || result.statusCode >= 300) ? `HTTP ${result.statusCode}` : null);
+    const error =
+      result.error ??
+      (result.statusCode && (result.statusCode < 200 || result.statusCode >= 300) ? `HTTP ${result.statusCode}` : null);
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
          VALUES ($1, $2, now() - make_interval(secs => $4::float / 1000), $4, $3, $5, $6, $7, $8)`,
-        [delivery.id, delivery.attempts, result.statusCode ?? null, result.durationMs, result.body ?? null, error, outcome, nextAttemptAt ?? null],
+        [
+          delivery.id,
+          delivery.attempts,
+          result.statusCode ?? null,
+          result.durationMs,
+          result.body ?? null,
+          error,
+          outcome,
+          nextAttemptAt ?? null,
+        ],
       );
       await manager.query(
         `UPDATE delivery SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4, updated_at = now() WHERE id = $1`,

@@ -66,7 +66,12 @@ export class DestinationService {
       eventTypes: dto.eventTypes ?? destination.eventTypes,
       filter: dto.filter === undefined ? destination.filter : dto.filter || null,
       includeTest: dto.includeTest ?? destination.includeTest,
-      retrySchedule: dto.retrySchedule === undefined ? destination.retrySchedule : dto.retrySchedule.length ? dto.retrySchedule : null,
+      retrySchedule:
+        dto.retrySchedule === undefined
+          ? destination.retrySchedule
+          : dto.retrySchedule.length
+            ? dto.retrySchedule
+            : null,
     });
     if (dto.headers) destination.headersSealed = this.box.seal(dto.headers);
     if (dto.status) {
@@ -160,7 +165,10 @@ function assertHeaders(headers: Record<string, unknown> | undefined): void {
       throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" cannot be set`);
     }
     if (typeof value !== 'string' || /[\r\n]/.test(value)) {
-      throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" must be a one-line string`);
+      throw new DestinationException(
+        DestinationErrorCode.InvalidHeaders,
+        `headers: "${name}" must be a one-line string`,
+      );
     }
   }
 }

@@ -75,7 +75,10 @@ export function postJson(
     );
     request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     request.on('error', (err) =>
-      finish({ error: err.message, refused: err instanceof OutboundRefusedError || (err as NodeJS.ErrnoException).code === 'EOUTBOUNDREFUSED' }),
+      finish({
+        error: err.message,
+        refused: err instanceof OutboundRefusedError || (err as NodeJS.ErrnoException).code === 'EOUTBOUNDREFUSED',
+      }),
     );
     request.end(body);
   });

@@ -4,10 +4,11 @@ import { SourcesModule } from '../sources/sources.module';
 import { IngestController } from './ingest.controller';
 import { IngestService } from './ingest.service';
 import { SourceLookupMiddleware } from './source-lookup.middleware';
+import { SourceTestController } from './source-test.controller';
 
 @Module({
   imports: [ConnectorsModule, SourcesModule],
-  controllers: [IngestController],
+  controllers: [IngestController, SourceTestController],
   providers: [IngestService, SourceLookupMiddleware],
   exports: [IngestService],
 })

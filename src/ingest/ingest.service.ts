@@ -57,7 +57,7 @@ export class IngestService {
     const rawBody = request.rawBody ?? Buffer.alloc(0);
     const settings = this.connectors.settingsFor(connector, source.entity.verification);
     try {
-      this.connectors.verifierFor(connector).verify({
+      this.connectors.verifierFor(connector, source.entity.verification).verify({
         rawBody,
         headers: request.headers,
         remoteAddress: request.remoteAddress,
@@ -83,9 +83,45 @@ export class IngestService {
       reject(IngestErrorCode.MissingEnvelope, err.message);
     }
 
-    const headers = storableHeaders(request.headers, connector.verification.scheme === 'header-token' ? tokenHeader(settings) : undefined);
-    const result = await this.store(source.entity.id, envelope, headers, rawBody);
-    this.metrics.ingested.inc({ connector: connector.id, outcome: result.duplicate ? 'duplicate' : 'accepted', reason: '' });
+    const headers = storableHeaders(
+      request.headers,
+      this.connectors.schemeFor(connector, source.entity.verification) === 'header-token'
+        ? tokenHeader(settings)
+        : undefined,
+    );
+    const result = await this.accept(source.entity.id, envelope, headers, rawBody);
+    this.metrics.ingested.inc({
+      connector: connector.id,
+      outcome: result.duplicate ? 'duplicate' : 'accepted',
+      reason: '',
+    });
+    return result;
+  }
+
+  /**
+   * `POST /api/sources/:id/test`: a connector sample through the whole pipeline as a test event. It skips
+   * verification (the caller holds the API key) and never collides with a real delivery's dedup key.
+   */
+  async injectTest(sourceId: string, connectorId: string, sampleFile: string): Promise<IngestResult> {
+    const connector = this.connectors.get(connectorId);
+    const rawBody = this.connectors.sample(connector, sampleFile);
+    const envelope = this.connectors.envelope(connector, JSON.parse(rawBody.toString('utf8')), rawBody);
+    return this.accept(
+      sourceId,
+      { ...envelope, test: true, dedupKey: `test:${randomId('t')}` },
+      { 'x-switchboard-test': sampleFile },
+      rawBody,
+    );
+  }
+
+  /** Store (committed before any 2xx), then enqueue normalize; a duplicate enqueues nothing. */
+  private async accept(
+    sourceId: string,
+    envelope: Envelope,
+    headers: Record<string, string>,
+    rawBody: Buffer,
+  ): Promise<IngestResult> {
+    const result = await this.store(sourceId, envelope, headers, rawBody);
     if (!result.duplicate) {
       await this.queues.enqueue(QueueName.Normalize, NormalizeJob.name, result.id, { inboundEventId: result.id });
     }
@@ -106,7 +142,17 @@ export class IngestService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (source_id, dedup_key) DO NOTHING
          RETURNING id`,
-        [id, sourceId, envelope.dedupKey, envelope.eventType, envelope.eventId ?? null, envelope.occurredAt ?? null, envelope.test, headers, rawBody],
+        [
+          id,
+          sourceId,
+          envelope.dedupKey,
+          envelope.eventType,
+          envelope.eventId ?? null,
+          envelope.occurredAt ?? null,
+          envelope.test,
+          headers,
+          rawBody,
+        ],
       );
       if (inserted.length) return { id, duplicate: false };
       const existing: { id: string }[] = await this.dataSource.query(

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import jsonata from 'jsonata';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,10 +32,17 @@ interface MappedEvent {
 
 type Compiled = ReturnType<typeof jsonata>;
 
+/** Where mappings live; overridable so tests can load deliberately broken ones. */
+export const MAPPINGS_ROOT = Symbol('MAPPINGS_ROOT');
+
 @Injectable()
 export class MappingService {
-  readonly root = join(projectRoot(), 'mappings');
+  readonly root: string;
   private readonly compiled = new Map<string, Compiled>();
+
+  constructor(@Optional() @Inject(MAPPINGS_ROOT) root?: string) {
+    this.root = root ?? join(projectRoot(), 'mappings');
+  }
 
   /** Path of the mapping for (connector, vendor event type): mappings/<connector>/<event>.jsonata. */
   mappingPath(connector: string, vendorEventType: string): string {
@@ -130,7 +137,10 @@ export class MappingService {
     const code = (err as { code?: string })?.code;
     const name = `${context.connector}/${context.vendorEventType}`;
     if (code === 'D1012') {
-      return new MappingException(MappingErrorCode.Bounds, `Mapping ${name} ran longer than ${MAPPING_LIMITS.timeoutMs} ms`);
+      return new MappingException(
+        MappingErrorCode.Bounds,
+        `Mapping ${name} ran longer than ${MAPPING_LIMITS.timeoutMs} ms`,
+      );
     }
     if (code === 'D1011' || err instanceof RangeError) {
       return new MappingException(

@@ -31,7 +31,9 @@ export class QueueService {
       connectTimeout: 5000,
       lazyConnect: false,
     });
-    this.producerConnection.on('error', (err) => this.logger.warn({ err: err.message }, 'redis producer connection error'));
+    this.producerConnection.on('error', (err) =>
+      this.logger.warn({ err: err.message }, 'redis producer connection error'),
+    );
     for (const name of Object.values(QueueName)) {
       this.queues.set(name, new Queue(name, { connection: this.producerConnection, prefix: config.queuePrefix }));
     }
@@ -42,7 +44,13 @@ export class QueueService {
   }
 
   /** Job id = row id, so enqueueing twice (ingest + reconciler) is a no-op. Returns false when Redis refused. */
-  async enqueue(name: QueueName, jobName: string, rowId: string, data: object, opts: JobsOptions = {}): Promise<boolean> {
+  async enqueue(
+    name: QueueName,
+    jobName: string,
+    rowId: string,
+    data: object,
+    opts: JobsOptions = {},
+  ): Promise<boolean> {
     try {
       await this.queue(name).add(jobName, data, {
         jobId: rowId,
@@ -55,7 +63,10 @@ export class QueueService {
       });
       return true;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, queue: name, rowId }, 'enqueue failed; the reconciler will retry');
+      this.logger.warn(
+        { err: (err as Error).message, queue: name, rowId },
+        'enqueue failed; the reconciler will retry',
+      );
       return false;
     }
   }
@@ -67,7 +78,9 @@ export class QueueService {
   /** Workers get their own blocking connection (BullMQ requires maxRetriesPerRequest: null there). */
   startWorker<T>(name: QueueName, processor: Processor<T>, options: Partial<WorkerOptions> = {}): Worker<T> {
     const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
-    connection.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'redis worker connection error'));
+    connection.on('error', (err) =>
+      this.logger.warn({ err: err.message, queue: name }, 'redis worker connection error'),
+    );
     this.workerConnections.push(connection);
     const worker = new Worker<T>(name, processor, {
       connection,

@@ -38,7 +38,10 @@ export class RoutingService {
           // A broken filter must not drop the event silently: the delivery is recorded as failed, with the reason.
           status = 'failed';
           lastError = `filter failed: ${(err as { message?: string }).message ?? String(err)}`;
-          this.logger.warn({ destinationId: destination.id, eventId: event.id, err: lastError }, 'destination filter failed');
+          this.logger.warn(
+            { destinationId: destination.id, eventId: event.id, err: lastError },
+            'destination filter failed',
+          );
         }
       }
       const id = stableId('msg', destination.id, event.id);

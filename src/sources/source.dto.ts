@@ -11,7 +11,10 @@ export class CreateSourceDto {
   @Matches(/^[a-z0-9_-]{1,64}$/)
   connector!: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'Signing secrets or tokens; several during a rotation. Write-only.' })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Signing secrets or tokens; several during a rotation. Write-only.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5)

@@ -32,7 +32,10 @@ export class SourceService {
     if (!connector) {
       throw new SourceException(
         SourceErrorCode.UnknownConnector,
-        `Unknown connector "${dto.connector}"; see GET /api/connectors (${this.connectors.list().map((c) => c.id).join(', ')})`,
+        `Unknown connector "${dto.connector}"; see GET /api/connectors (${this.connectors
+          .list()
+          .map((c) => c.id)
+          .join(', ')})`,
       );
     }
     const secrets = dto.secrets ?? [];
@@ -108,7 +111,14 @@ export class SourceService {
 
   private assertValid(connectorId: string, verification: Record<string, unknown>, secrets: string[]): void {
     const connector = this.connectors.get(connectorId);
-    const verifier = this.connectors.verifierFor(connector);
+    const schemes = this.connectors.schemesOf(connector);
+    if (verification.scheme !== undefined && !schemes.includes(verification.scheme as never)) {
+      throw new SourceException(
+        SourceErrorCode.InvalidVerification,
+        `verification.scheme: ${connector.name} sources can use ${schemes.join(' or ')}`,
+      );
+    }
+    const verifier = this.connectors.verifierFor(connector, verification);
     const problems = verifier.validate(this.connectors.settingsFor(connector, verification), secrets);
     if (problems.length) {
       throw new SourceException(

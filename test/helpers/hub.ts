@@ -20,7 +20,12 @@ export interface TestHub {
   databaseName: string;
   logs: string[];
   /** supertest against the hub, with the API key. */
-  api(): { get(p: string): request.Test; post(p: string): request.Test; patch(p: string): request.Test; delete(p: string): request.Test };
+  api(): {
+    get(p: string): request.Test;
+    post(p: string): request.Test;
+    patch(p: string): request.Test;
+    delete(p: string): request.Test;
+  };
   http(): ReturnType<typeof request>;
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;

@@ -14,7 +14,12 @@ export function whsec(): string {
 }
 
 /** Signs like Svix does for AskElephant: svix-id, svix-timestamp, svix-signature. */
-export function svixHeaders(secret: string, body: Buffer | string, at = new Date(), id = `msg_${randomBytes(8).toString('hex')}`) {
+export function svixHeaders(
+  secret: string,
+  body: Buffer | string,
+  at = new Date(),
+  id = `msg_${randomBytes(8).toString('hex')}`,
+) {
   const payload = body.toString();
   return {
     'content-type': 'application/json',

@@ -29,14 +29,21 @@ export class HeaderTokenVerifier implements Verifier {
 
   validate(settings: Record<string, unknown>, secrets: string[]): string[] {
     const problems: string[] = [];
-    if (!secrets.length) problems.push(`secrets: a header-token source needs the expected ${tokenHeader(settings)} value`);
+    if (!secrets.length)
+      problems.push(`secrets: a header-token source needs the expected ${tokenHeader(settings)} value`);
     if (secrets.some((s) => s.length < 8)) problems.push('secrets: tokens must be at least 8 characters');
-    if (settings.header !== undefined && !isHeaderName(settings.header)) problems.push('verification.header: not a header name');
+    if (settings.header !== undefined && !isHeaderName(settings.header))
+      problems.push('verification.header: not a header name');
     return problems;
   }
 
   describe(settings: Record<string, unknown>) {
-    return { scheme: this.scheme, headers: [tokenHeader(settings)], secretsRequired: true, secretFormat: 'the token value' };
+    return {
+      scheme: this.scheme,
+      headers: [tokenHeader(settings)],
+      secretsRequired: true,
+      secretFormat: 'the token value',
+    };
   }
 }
 

@@ -20,7 +20,8 @@ export class HmacSha256Verifier implements Verifier {
     let signed: Buffer = rawBody;
     if (settings.timestampHeader) {
       const timestamp = headerValue(headers, String(settings.timestampHeader));
-      if (!timestamp) throw new VerificationError('missing_header', `Missing ${String(settings.timestampHeader)} header`);
+      if (!timestamp)
+        throw new VerificationError('missing_header', `Missing ${String(settings.timestampHeader)} header`);
       if (!/^\d{1,12}$/.test(timestamp)) throw new VerificationError('bad_timestamp', 'Timestamp is not unix seconds');
       const tolerance = Number(settings.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
       if (Math.abs(Date.now() / 1000 - Number(timestamp)) > tolerance) {
@@ -41,7 +42,8 @@ export class HmacSha256Verifier implements Verifier {
   validate(settings: Record<string, unknown>, secrets: string[]): string[] {
     const problems = toleranceProblems(settings);
     if (!secrets.length) problems.push('secrets: an hmac-sha256 source needs the signing secret');
-    if (settings.header !== undefined && !isHeaderName(settings.header)) problems.push('verification.header: not a header name');
+    if (settings.header !== undefined && !isHeaderName(settings.header))
+      problems.push('verification.header: not a header name');
     if (settings.timestampHeader !== undefined && !isHeaderName(settings.timestampHeader)) {
       problems.push('verification.timestampHeader: not a header name');
     }
@@ -59,7 +61,8 @@ export class HmacSha256Verifier implements Verifier {
 function decodeSignature(value: string): Buffer[] {
   const out: Buffer[] = [];
   if (/^[0-9a-f]{64}$/i.test(value)) out.push(Buffer.from(value, 'hex'));
-  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) out.push(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value))
+    out.push(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
   return out;
 }
 

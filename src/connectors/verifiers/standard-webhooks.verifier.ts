@@ -20,7 +20,8 @@ export class StandardWebhooksVerifier implements Verifier {
     if (!id || !timestamp || !signature) {
       throw new VerificationError('missing_header', 'Missing webhook-id/svix-id, -timestamp or -signature header');
     }
-    if (!/^\d{1,12}$/.test(timestamp)) throw new VerificationError('bad_timestamp', 'Signature timestamp is not unix seconds');
+    if (!/^\d{1,12}$/.test(timestamp))
+      throw new VerificationError('bad_timestamp', 'Signature timestamp is not unix seconds');
     const tolerance = Number(settings.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
     const skew = Math.abs(Date.now() / 1000 - Number(timestamp));
     if (skew > tolerance) {
@@ -41,7 +42,8 @@ export class StandardWebhooksVerifier implements Verifier {
     // Several secrets may be configured on our side during a rotation.
     for (const secret of secrets) {
       const expected = Buffer.from(new Webhook(secret).sign(id, signedAt, rawBody).split(',')[1], 'base64');
-      if (given.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) return;
+      if (given.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected)))
+        return;
     }
     throw new VerificationError('bad_signature', 'Signature does not match');
   }
@@ -50,7 +52,8 @@ export class StandardWebhooksVerifier implements Verifier {
     const problems: string[] = [];
     if (!secrets.length) problems.push('secrets: a standard-webhooks source needs its whsec_ signing secret');
     for (const secret of secrets) {
-      if (!isWhsecSecret(secret)) problems.push('secrets: each secret must be a whsec_ secret (base64 after the prefix)');
+      if (!isWhsecSecret(secret))
+        problems.push('secrets: each secret must be a whsec_ secret (base64 after the prefix)');
     }
     problems.push(...toleranceProblems(settings));
     return problems;
@@ -59,7 +62,11 @@ export class StandardWebhooksVerifier implements Verifier {
   describe() {
     return {
       scheme: this.scheme,
-      headers: ['svix-id (or webhook-id)', 'svix-timestamp (or webhook-timestamp)', 'svix-signature (or webhook-signature)'],
+      headers: [
+        'svix-id (or webhook-id)',
+        'svix-timestamp (or webhook-timestamp)',
+        'svix-signature (or webhook-signature)',
+      ],
       secretsRequired: true,
       secretFormat: 'whsec_<base64>',
     };

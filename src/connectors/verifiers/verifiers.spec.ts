@@ -126,7 +126,9 @@ describe(StandardWebhooksVerifier.name, () => {
       const altered = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xfe, 0x22, 0x7d]);
       const signature = new SvixWebhook(secret).sign(msgId, new Date(ts * 1000), signed.toString());
       expect(
-        reasonOf(() => sut.verify(input({ rawBody: altered, headers: headers('svix', ts, signature), secrets: [secret] }))),
+        reasonOf(() =>
+          sut.verify(input({ rawBody: altered, headers: headers('svix', ts, signature), secrets: [secret] })),
+        ),
       ).toBe('bad_signature');
     });
   });

@@ -99,7 +99,15 @@ export class Initial1763942400000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['delivery_attempt', 'delivery', 'canonical_event', 'inbound_event', 'destination', 'source', 'hub_setting']) {
+    for (const table of [
+      'delivery_attempt',
+      'delivery',
+      'canonical_event',
+      'inbound_event',
+      'destination',
+      'source',
+      'hub_setting',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

@@ -119,7 +119,10 @@ describe('every vendor event e2e', () => {
         .post('/api/destinations')
         .send({ name: 'real only', type: 'webhook', url: regular.url, eventTypes: ['*'] })
         .expect(201);
-      const source = await hub.api().post('/api/sources').send({ name: 'AE test', connector: 'askelephant', secrets: [whsec()] });
+      const source = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'AE test', connector: 'askelephant', secrets: [whsec()] });
       const answer = await hub
         .api()
         .post(`/api/sources/${source.body.id}/test`)
@@ -140,7 +143,11 @@ describe('every vendor event e2e', () => {
         .post(`/api/sources/${source.body.id}/test`)
         .send({ event: 'v1.tag.created', sample: 'other.json' })
         .expect(400);
-      await hub.api().post('/api/sources/src_000000000000000000000x/test').send({ event: 'v1.tag.created' }).expect(404);
+      await hub
+        .api()
+        .post('/api/sources/src_000000000000000000000x/test')
+        .send({ event: 'v1.tag.created' })
+        .expect(404);
     } finally {
       for (const d of (await hub.api().get('/api/destinations')).body as { id: string }[]) {
         await hub.api().delete(`/api/destinations/${d.id}`);
@@ -177,7 +184,12 @@ describe('every vendor event e2e', () => {
     const source = await hub
       .api()
       .post('/api/sources')
-      .send({ name: 'Salescaling signed', connector: 'salescaling', secrets: [secret], verification: { scheme: 'hmac-sha256' } })
+      .send({
+        name: 'Salescaling signed',
+        connector: 'salescaling',
+        secrets: [secret],
+        verification: { scheme: 'hmac-sha256' },
+      })
       .expect(201);
     const body = registry.sample(registry.get('salescaling'), 'commercial_signal_detected.json');
     const signature = createHmac('sha256', secret).update(body).digest('hex');
@@ -209,7 +221,10 @@ describe('every vendor event e2e', () => {
         .send({ name: 'leads', type: 'webhook', url: sink.url, eventTypes: ['lead.*'] })
         .expect(201);
       const secret = 'asan-test-flag-secret';
-      const source = await hub.api().post('/api/sources').send({ name: 'Asan', connector: 'asan', secrets: [secret] });
+      const source = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'Asan', connector: 'asan', secrets: [secret] });
       const asan = registry.get('asan');
       const send = async (file: string) => {
         const body = registry.sample(asan, file);
@@ -227,7 +242,12 @@ describe('every vendor event e2e', () => {
       const received = await waitFor(() => sink.requests[0], { what: 'the real lead at the sink' });
       expect(JSON.parse(received.body)).toMatchObject({ type: 'lead.created', test: false });
       const detail = await hub.api().get(`/api/events/${testId}`).expect(200);
-      expect(detail.body).toMatchObject({ test: true, status: 'normalized', canonical: [{ test: true }], deliveries: [] });
+      expect(detail.body).toMatchObject({
+        test: true,
+        status: 'normalized',
+        canonical: [{ test: true }],
+        deliveries: [],
+      });
       const real = await hub.api().get(`/api/events/${realId}`).expect(200);
       expect(real.body.deliveries).toHaveLength(1);
       await new Promise((r) => setTimeout(r, 300));
@@ -236,6 +256,5 @@ describe('every vendor event e2e', () => {
     } finally {
       await sink.stop();
     }
-  });
   });
 });

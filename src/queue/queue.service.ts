@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
-import Redis from 'ioredis';
+import Redis, { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { ROOT_LOGGER } from '../common/logger';
@@ -19,7 +19,6 @@ export class QueueService {
   private readonly producerConnection: Redis;
   private readonly queues = new Map<QueueName, Queue>();
   private readonly workers: Worker[] = [];
-  private readonly workerConnections: Redis[] = [];
 
   constructor(
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -75,15 +74,12 @@ export class QueueService {
     return this.producerConnection.ping();
   }
 
-  /** Workers get their own blocking connection (BullMQ requires maxRetriesPerRequest: null there). */
+  /** Workers get their own connections (BullMQ requires maxRetriesPerRequest: null there). */
   startWorker<T>(name: QueueName, processor: Processor<T>, options: Partial<WorkerOptions> = {}): Worker<T> {
-    const connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
-    connection.on('error', (err) =>
-      this.logger.warn({ err: err.message, queue: name }, 'redis worker connection error'),
-    );
-    this.workerConnections.push(connection);
+    // Connection options, not an ioredis instance: BullMQ then owns its connections and closes them itself once
+    // they are ready, so closing a worker straight after it started cannot race its start-up commands.
     const worker = new Worker<T>(name, processor, {
-      connection,
+      connection: redisOptions(this.config.redisUrl),
       prefix: this.config.queuePrefix,
       concurrency: 8,
       ...options,
@@ -103,6 +99,20 @@ export class QueueService {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    for (const connection of [this.producerConnection, ...this.workerConnections]) connection.disconnect();
+    this.producerConnection.disconnect();
   }
+}
+
+/** ioredis options from a redis:// or rediss:// URL. */
+export function redisOptions(url: string): RedisOptions {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    maxRetriesPerRequest: null,
+  };
 }

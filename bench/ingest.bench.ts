@@ -40,7 +40,8 @@ async function fire(url: string, bodies: (i: number) => { body: string; headers:
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(2);
   return { rps: (TOTAL / seconds).toFixed(0), p50: pct(50), p99: pct(99), failures, seconds: seconds.toFixed(2) };
 }
 
@@ -71,7 +72,9 @@ async function main() {
   const hub = await startHub({ LOG_LEVEL: 'warn', HUB_ROLE: 'api' });
   try {
     const rssBefore = process.memoryUsage().rss;
-    console.log(`switchboard ingest bench: ${TOTAL} requests per scenario, concurrency ${CONCURRENCY}, api-only hub, then workers drain`);
+    console.log(
+      `switchboard ingest bench: ${TOTAL} requests per scenario, concurrency ${CONCURRENCY}, api-only hub, then workers drain`,
+    );
 
     const salesask = await hub.api().post('/api/sources').send({ name: 'bench', connector: 'salesask' });
     const template = JSON.parse(sample('salesask', 'recording.processed.json').toString());
@@ -85,7 +88,10 @@ async function main() {
     );
 
     const secret = whsec();
-    const askelephant = await hub.api().post('/api/sources').send({ name: 'bench', connector: 'askelephant', secrets: [secret] });
+    const askelephant = await hub
+      .api()
+      .post('/api/sources')
+      .send({ name: 'bench', connector: 'askelephant', secrets: [secret] });
     const engagement = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
     const signed = Array.from({ length: TOTAL }, (_, i) => {
       const body = JSON.stringify({ ...engagement, id: `evt_bench_${i}` });

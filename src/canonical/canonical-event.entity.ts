@@ -25,8 +25,8 @@ export class CanonicalEventEntity {
   @Column('boolean')
   test!: boolean;
 
-  /** The whole CloudEvent as emitted. */
-  @Column('jsonb')
+  /** The whole CloudEvent as emitted; `json`, not `jsonb`, so the attribute order goes out as it was built. */
+  @Column('json')
   event!: CloudEvent;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })

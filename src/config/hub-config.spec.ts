@@ -105,6 +105,7 @@ describe(loadConfig.name, () => {
       HUB_RECONCILE_INTERVAL: '60',
       HUB_QUEUE_PREFIX: 'sb-test',
       HUB_PUBLIC_URL: 'https://hub.example.com//',
+      HUB_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
       NODE_ENV: 'production',
     });
     expect(sut).toMatchObject({
@@ -115,5 +116,11 @@ describe(loadConfig.name, () => {
       publicUrl: 'https://hub.example.com',
       production: true,
     });
+  });
+
+  it('refuses production without HUB_ENCRYPTION_KEY, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /HUB_ENCRYPTION_KEY: required when NODE_ENV=production/,
+    );
   });
 });

@@ -59,7 +59,7 @@ export class Initial1763942400000 implements MigrationInterface {
         subject text NOT NULL,
         time timestamptz NOT NULL,
         test boolean NOT NULL,
-        event jsonb NOT NULL,
+        event json NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX canonical_event_inbound ON canonical_event (inbound_event_id)`);

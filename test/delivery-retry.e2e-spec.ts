@@ -1,6 +1,6 @@
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { sample } from './helpers/vendors';
+import { salesAskRecording } from './helpers/vendors';
 
 interface AttemptRow {
   attempt_no: number;
@@ -44,13 +44,11 @@ describe('delivery retries e2e', () => {
 
   /** Each Sales Ask body is unique (dedup is on the body hash), so every call is a new event. */
   async function sendEvent(tag: string): Promise<void> {
-    const body = JSON.parse(sample('salesask', 'recording.processed.json').toString());
-    body.data.id = `rec_${tag}_${Date.now()}`;
     await hub
       .http()
       .post(`/hooks/${sourceId}`)
       .set('content-type', 'application/json')
-      .send(JSON.stringify(body))
+      .send(salesAskRecording(`rec_${tag}`))
       .expect(202);
   }
 

@@ -2,16 +2,14 @@ import pino from 'pino';
 import { createWorkerContext } from '../src/bootstrap';
 import { dropDatabase, deleteQueueKeys, startHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { sample } from './helpers/vendors';
+import { salesAskRecording } from './helpers/vendors';
 
 async function salesAskEvent(hub: Awaited<ReturnType<typeof startHub>>, sourceId: string, tag: string) {
-  const body = JSON.parse(sample('salesask', 'recording.processed.json').toString());
-  body.data.id = `rec_${tag}`;
   const answer = await hub
     .http()
     .post(`/hooks/${sourceId}`)
     .set('content-type', 'application/json')
-    .send(JSON.stringify(body))
+    .send(salesAskRecording(`rec_${tag}`))
     .expect(202);
   return answer.body.id as string;
 }

@@ -1,6 +1,6 @@
 import { deleteQueueKeys, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { sample } from './helpers/vendors';
+import { salesAskRecording } from './helpers/vendors';
 
 /**
  * DESIGN §1: Postgres is the source of truth, Redis only schedules. Losing every queue key mid-run must lose
@@ -32,14 +32,12 @@ describe('recovery e2e', () => {
 
   it('delivers every acknowledged event exactly once by webhook-id after a Redis flush mid-run', async () => {
     const total = 40;
-    const template = JSON.parse(sample('salesask', 'recording.processed.json').toString());
     const send = async (i: number) => {
-      const body = { ...template, data: { ...template.data, id: `rec_recovery_${i}` } };
       const response = await hub
         .http()
         .post(`/hooks/${sourceId}`)
         .set('content-type', 'application/json')
-        .send(JSON.stringify(body))
+        .send(salesAskRecording(`rec_recovery_${i}`))
         .expect(202);
       return response.body.id as string;
     };

@@ -8,14 +8,7 @@ export enum DestinationErrorCode {
   InvalidHeaders = 'invalid_headers',
 }
 
-export class DestinationException extends HubException {
-  constructor(
-    readonly code: DestinationErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
+export class DestinationException extends HubException<DestinationErrorCode> {
   get status(): HttpStatus {
     switch (this.code) {
       case DestinationErrorCode.NotFound:

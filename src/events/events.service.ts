@@ -1,34 +1,9 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { exhaustive, HubException } from '../common/hub.exception';
 import { NormalizeJob } from '../mappings/normalize.job';
 import { QueueName } from '../queue/queue.constants';
 import { QueueService } from '../queue/queue.service';
-
-export enum EventErrorCode {
-  NotFound = 'event_not_found',
-  NotFailed = 'event_not_failed',
-}
-
-export class EventException extends HubException {
-  constructor(
-    readonly code: EventErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  get status(): HttpStatus {
-    switch (this.code) {
-      case EventErrorCode.NotFound:
-        return HttpStatus.NOT_FOUND;
-      case EventErrorCode.NotFailed:
-        return HttpStatus.CONFLICT;
-      default:
-        return exhaustive(this.code);
-    }
-  }
-}
+import { EventErrorCode, EventException } from './events.exception';
 
 export interface InboundEventSummary {
   id: string;

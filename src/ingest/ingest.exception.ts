@@ -12,12 +12,9 @@ export enum IngestErrorCode {
   StoreUnavailable = 'store_unavailable',
 }
 
-export class IngestException extends HubException {
-  constructor(
-    readonly code: IngestErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class IngestException extends HubException<IngestErrorCode> {
+  constructor(code: IngestErrorCode, message: string) {
+    super(code, message);
     if (code === IngestErrorCode.StoreUnavailable) this.headers['retry-after'] = '30';
   }
 

@@ -11,14 +11,7 @@ export enum MappingErrorCode {
 }
 
 /** A mapping that cannot produce valid canonical events: the inbound event is marked failed with this message. */
-export class MappingException extends HubException {
-  constructor(
-    readonly code: MappingErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
+export class MappingException extends HubException<MappingErrorCode> {
   get status(): HttpStatus {
     switch (this.code) {
       case MappingErrorCode.NotFound:

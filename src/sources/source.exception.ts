@@ -7,14 +7,7 @@ export enum SourceErrorCode {
   InvalidVerification = 'invalid_verification',
 }
 
-export class SourceException extends HubException {
-  constructor(
-    readonly code: SourceErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-
+export class SourceException extends HubException<SourceErrorCode> {
   get status(): HttpStatus {
     switch (this.code) {
       case SourceErrorCode.NotFound:

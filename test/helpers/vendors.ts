@@ -36,3 +36,9 @@ export function asanHeaders(secret: string, body: Buffer | string) {
     'x-asan-signature': createHmac('sha256', secret).update(body).digest('hex'),
   };
 }
+
+/** The documented Sales Ask sample with its recording id replaced: a distinct body, so a distinct event (body-hash dedup). */
+export function salesAskRecording(recordingId: string): string {
+  const body = JSON.parse(sample('salesask', 'recording.processed.json').toString());
+  return JSON.stringify({ ...body, data: { ...body.data, id: recordingId } });
+}

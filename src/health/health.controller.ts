@@ -1,4 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
@@ -15,13 +16,20 @@ export class HealthController {
     private readonly queues: QueueService,
   ) {}
 
+  /** 503 keeps Terminus's body ({status, info, error, details}) so ops see which dependency is down. */
   @Get()
   @HealthCheck()
-  check() {
-    return this.health.check([
-      () => this.probe('database', () => this.dataSource.query('SELECT 1')),
-      () => this.probe('redis', () => this.queues.ping()),
-    ]);
+  async check(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.health.check([
+        () => this.probe('database', () => this.dataSource.query('SELECT 1')),
+        () => this.probe('redis', () => this.queues.ping()),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      reply.status(503);
+      return err.getResponse();
+    }
   }
 
   private async probe(key: string, ping: () => Promise<unknown>) {

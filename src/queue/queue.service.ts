@@ -8,6 +8,8 @@ import { QueueName } from './queue.constants';
 
 /** Job-level retries for failures a job rethrows; the delivery schedule itself lives in Postgres. */
 const MAX_JOB_ATTEMPTS = 1000;
+/** How long a request waits for Redis to take a job before answering anyway. */
+const ENQUEUE_TIMEOUT_MS = 1000;
 
 /**
  * Redis only schedules; Postgres is the truth. Producers use a connection with the offline queue disabled,
@@ -42,7 +44,11 @@ export class QueueService {
     return this.queues.get(name)!;
   }
 
-  /** Job id = row id, so enqueueing twice (ingest + reconciler) is a no-op. Returns false when Redis refused. */
+  /**
+   * Job id = row id, so enqueueing twice (ingest + reconciler) is a no-op. Returns false when Redis did not take
+   * the job in time: BullMQ waits for a ready connection, so without a bound a Redis outage would hold the
+   * vendor's request open. The row is already committed; the reconciler enqueues it once Redis is back.
+   */
   async enqueue(
     name: QueueName,
     jobName: string,
@@ -50,23 +56,34 @@ export class QueueService {
     data: object,
     opts: JobsOptions = {},
   ): Promise<boolean> {
+    const add = this.queue(name).add(jobName, data, {
+      jobId: rowId,
+      removeOnComplete: true,
+      removeOnFail: true,
+      // Jobs rethrow retryable failures; the worker's backoff strategy decides the delay.
+      attempts: MAX_JOB_ATTEMPTS,
+      backoff: { type: 'custom' },
+      ...opts,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
+        ENQUEUE_TIMEOUT_MS,
+      );
+    });
     try {
-      await this.queue(name).add(jobName, data, {
-        jobId: rowId,
-        removeOnComplete: true,
-        removeOnFail: true,
-        // Jobs rethrow retryable failures; the worker's backoff strategy decides the delay.
-        attempts: MAX_JOB_ATTEMPTS,
-        backoff: { type: 'custom' },
-        ...opts,
-      });
+      await Promise.race([add, timeout]);
       return true;
     } catch (err) {
+      add.catch(() => undefined); // a late failure of the abandoned add is already accounted for
       this.logger.warn(
         { err: (err as Error).message, queue: name, rowId },
         'enqueue failed; the reconciler will retry',
       );
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,6 +1,7 @@
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { salesAskRecording, whsec } from './helpers/vendors';
 
 interface AttemptRow {
   attempt_no: number;
@@ -15,6 +16,7 @@ interface AttemptRow {
 /** Retries on the DESIGN §5 rules, with the test schedule 0, 0.2, 0.2, 0.2, 0.2 s (HUB_RETRY_SCHEDULE). */
 describe('delivery retries e2e', () => {
   let hub: TestHub;
+  const originalSecret = whsec();
   let sourceId: string;
 
   beforeAll(async () => {
@@ -160,5 +162,59 @@ describe('delivery retries e2e', () => {
       const attempts = await attemptsOf(destinationId, 2, 'succeeded');
       expect(attempts[0].response_body).toHaveLength(16 * 1024);
     });
+  });
+
+  it('routes only events that pass the destination JSONata filter', async () => {
+    const recordings = await new Sink().start();
+    const meetings = await new Sink().start();
+    try {
+      const a = await hub
+        .api()
+        .post('/api/destinations')
+        .send({
+          name: 'rec',
+          type: 'webhook',
+          url: recordings.url,
+          eventTypes: ['*'],
+          filter: 'data.kind = "recording"',
+        })
+        .expect(201);
+      const b = await hub
+        .api()
+        .post('/api/destinations')
+        .send({ name: 'mtg', type: 'webhook', url: meetings.url, eventTypes: ['*'], filter: 'data.kind = "meeting"' })
+        .expect(201);
+      await sendEvent('filtered');
+      await waitFor(() => recordings.requests.length === 1, { what: 'the recording at the matching sink' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(meetings.requests).toHaveLength(0);
+      await hub.api().delete(`/api/destinations/${a.body.id}`);
+      await hub.api().delete(`/api/destinations/${b.body.id}`);
+    } finally {
+      await recordings.stop();
+      await meetings.stop();
+    }
+  });
+
+  it('signs with the old and the new secret during a rotation grace period', async () => {
+    await withSink(
+      async (sink, destinationId) => {
+        const before = await hub.api().get(`/api/destinations/${destinationId}`).expect(200);
+        expect(before.body.secret).toBeUndefined();
+        const rotated = await hub.api().post(`/api/destinations/${destinationId}/rotate-secret`).expect(200);
+        await sendEvent('rotation');
+        const received = await waitFor(() => sink.requests[0], { what: 'the event after rotation' });
+        const headers = {
+          'webhook-id': String(received.headers['webhook-id']),
+          'webhook-timestamp': String(received.headers['webhook-timestamp']),
+          'webhook-signature': String(received.headers['webhook-signature']),
+        };
+        expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+        expect(() => new StandardWebhook(rotated.body.secret).verify(received.body, headers)).not.toThrow();
+        expect(() => new StandardWebhook(originalSecret).verify(received.body, headers)).not.toThrow();
+        expect(() => new StandardWebhook(whsec()).verify(received.body, headers)).toThrow();
+      },
+      { secret: originalSecret },
+    );
   });
 });

@@ -39,15 +39,14 @@ describe('pipeline e2e', () => {
     await sink?.stop();
   });
 
+  /** POSTs a body to the AskElephant source, signed the way Svix signs. */
+  const sendSigned = (body: Buffer) =>
+    hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(vendorSecret, body)).send(body.toString());
+
   it('delivers a signed canonical activity.updated for v1.engagement.updated', async () => {
     const body = sample('askelephant', 'v1.engagement.updated.json');
     const vendor = JSON.parse(body.toString());
-    const response = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set(svixHeaders(vendorSecret, body))
-      .send(body.toString())
-      .expect(202);
+    const response = await sendSigned(body).expect(202);
     expect(response.body).toEqual({ id: expect.stringMatching(/^in_/) });
 
     await waitFor(() => sink.requests.length >= 1, { what: 'the sink to receive the event' });
@@ -124,18 +123,8 @@ describe('pipeline e2e', () => {
 
   it('dedups on the AskElephant envelope id even when Svix re-signs a retry', async () => {
     const body = sample('askelephant', 'v1.engagement.deleted.json');
-    const first = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set(svixHeaders(vendorSecret, body))
-      .send(body.toString())
-      .expect(202);
-    const retry = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set(svixHeaders(vendorSecret, body))
-      .send(body.toString())
-      .expect(200);
+    const first = await sendSigned(body).expect(202);
+    const retry = await sendSigned(body).expect(200);
     expect(retry.body).toEqual({ id: first.body.id, duplicate: true });
   });
 
@@ -172,12 +161,7 @@ describe('pipeline e2e', () => {
         data: { object: {} },
       }),
     );
-    const response = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set(svixHeaders(vendorSecret, body))
-      .send(body.toString())
-      .expect(202);
+    const response = await sendSigned(body).expect(202);
     const row = await waitFor(
       async () =>
         (

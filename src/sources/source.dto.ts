@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 export class CreateSourceDto {
@@ -33,31 +33,8 @@ export class CreateSourceDto {
   enabled?: boolean;
 }
 
-export class UpdateSourceDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  name?: string;
-
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(5)
-  @IsString({ each: true })
-  @Length(1, 1000, { each: true })
-  secrets?: string[];
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsObject()
-  verification?: Record<string, unknown>;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
-  enabled?: boolean;
-}
+/** Everything but the connector may change; each field keeps its create-time validation. */
+export class UpdateSourceDto extends PartialType(OmitType(CreateSourceDto, ['connector'] as const)) {}
 
 /** What the API shows of a source: never its secrets. */
 export interface SourceView {

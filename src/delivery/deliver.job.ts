@@ -94,7 +94,7 @@ export class DeliverJob {
       return 'exhausted';
     }
     await this.record(delivery, result, 'retry', new Date(Date.now() + delayMs));
-    throw new RetryDeliveryError(delayMs, `attempt ${delivery.attempts} failed: ${describe(result)}`);
+    throw new RetryDeliveryError(delayMs, `attempt ${delivery.attempts} failed: ${errorOf(result)}`);
   }
 
   private send(delivery: DeliveryEntity, destination: DestinationEntity, event: CloudEvent): Promise<SendResult> {
@@ -118,9 +118,7 @@ export class DeliverJob {
 
   private async record(delivery: DeliveryEntity, result: SendResult, outcome: AttemptOutcome, nextAttemptAt?: Date) {
     const status = outcome === 'retry' ? 'retrying' : outcome;
-    const error =
-      result.error ??
-      (result.statusCode && (result.statusCode < 200 || result.statusCode >= 300) ? `HTTP ${result.statusCode}` : null);
+    const error = errorOf(result);
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
@@ -150,6 +148,9 @@ export class DeliverJob {
   }
 }
 
-function describe(result: SendResult): string {
-  return result.error ?? `HTTP ${result.statusCode}`;
+/** What went wrong with an attempt: the transport error, or the non-2xx status; null for a success. */
+function errorOf(result: SendResult): string | null {
+  if (result.error) return result.error;
+  const status = result.statusCode;
+  return status !== undefined && (status < 200 || status >= 300) ? `HTTP ${status}` : null;
 }

@@ -3,6 +3,7 @@ import { InjectRepo } from '../database/database.module';
 import jsonata from 'jsonata';
 import { randomBytes } from 'node:crypto';
 import { Repository } from 'typeorm';
+import { isHeaderName } from '../common/header-name';
 import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
@@ -86,21 +87,24 @@ export class DestinationService {
     const destination = await this.get(id);
     const now = Date.now();
     const secret = generateSecret();
-    const previous = this.box
-      .open<SigningSecret[]>(destination.secretsSealed)
-      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now)
-      .map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? new Date(now + ROTATION_GRACE_MS).toISOString() }));
+    const previous = this.liveSecrets(destination, now).map((s) => ({
+      secret: s.secret,
+      expiresAt: s.expiresAt ?? new Date(now + ROTATION_GRACE_MS).toISOString(),
+    }));
     destination.secretsSealed = this.box.seal([{ secret }, ...previous]);
     return { entity: await this.destinations.save(destination), secret };
   }
 
   /** Secrets that sign right now: the current one and any still in their grace period. */
   signingSecrets(destination: DestinationEntity): string[] {
-    const now = Date.now();
+    return this.liveSecrets(destination, Date.now()).map((s) => s.secret);
+  }
+
+  /** The current secret and the rotated-out ones whose grace period has not ended. */
+  private liveSecrets(destination: DestinationEntity, now: number): SigningSecret[] {
     return this.box
       .open<SigningSecret[]>(destination.secretsSealed)
-      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now)
-      .map((s) => s.secret);
+      .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now);
   }
 
   headers(destination: DestinationEntity): Record<string, string> {
@@ -161,7 +165,7 @@ function generateSecret(): string {
 
 function assertHeaders(headers: Record<string, unknown> | undefined): void {
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/.test(name) || RESERVED_HEADERS.test(name)) {
+    if (!isHeaderName(name) || RESERVED_HEADERS.test(name)) {
       throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" cannot be set`);
     }
     if (typeof value !== 'string' || /[\r\n]/.test(value)) {

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { withTimeout } from '../common/with-timeout';
 import { QueueService } from '../queue/queue.service';
 
 /** DESIGN §7: 200 {status: ok, info: {database, redis}} when both answer, 503 otherwise. No auth: load balancers call it. */
@@ -35,17 +36,10 @@ export class HealthController {
   private async probe(key: string, ping: () => Promise<unknown>) {
     const indicator = this.indicators.check(key);
     try {
-      await withTimeout(ping(), 2000);
+      await withTimeout(ping(), 2000, key);
       return indicator.up();
     } catch (err) {
       return indicator.down({ message: (err as Error).message });
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
-  ]);
 }

@@ -4,6 +4,7 @@ import Redis, { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { ROOT_LOGGER } from '../common/logger';
+import { withTimeout } from '../common/with-timeout';
 import { QueueName } from './queue.constants';
 
 /** Job-level retries for failures a job rethrows; the delivery schedule itself lives in Postgres. */
@@ -65,15 +66,8 @@ export class QueueService {
       backoff: { type: 'custom' },
       ...opts,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
-        ENQUEUE_TIMEOUT_MS,
-      );
-    });
     try {
-      await Promise.race([add, timeout]);
+      await withTimeout(add, ENQUEUE_TIMEOUT_MS, 'Redis');
       return true;
     } catch (err) {
       add.catch(() => undefined); // a late failure of the abandoned add is already accounted for
@@ -82,8 +76,6 @@ export class QueueService {
         'enqueue failed; the reconciler will retry',
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

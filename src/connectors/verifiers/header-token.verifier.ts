@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isHeaderName } from './hmac-sha256.verifier';
+import { isHeaderName } from '../../common/header-name';
 import { headerValue, VerificationError, Verifier, VerifyInput } from './verifier';
 
 /** DESIGN §7: the default header name for header-token sources. */

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isHeaderName } from '../../common/header-name';
 import { headerValue, VerificationError, Verifier, VerifyInput } from './verifier';
 import { toleranceProblems } from './standard-webhooks.verifier';
 
@@ -64,8 +65,4 @@ function decodeSignature(value: string): Buffer[] {
   if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value))
     out.push(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
   return out;
-}
-
-export function isHeaderName(value: unknown): boolean {
-  return typeof value === 'string' && /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/.test(value);
 }

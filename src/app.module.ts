@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ConnectorsModule } from './connectors/connectors.module';
 import { CoreModule } from './core.module';
 import { DatabaseModule } from './database/database.module';
-import { PipelineModule } from './delivery/pipeline.module';
+import { PipelineModule } from './pipeline/pipeline.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
@@ -24,7 +24,7 @@ export class AppModule {
         SourcesModule,
         DestinationsModule,
         IngestModule,
-        PipelineModule,
+        PipelineModule.forRole(config.role),
         EventsModule,
         HealthModule,
       ],

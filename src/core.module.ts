@@ -6,9 +6,9 @@ import { ROOT_LOGGER } from './common/logger';
 import { secretBoxProvider } from './common/secret-box.provider';
 import { HUB_CONFIG, HubConfig } from './config/hub-config';
 import { MetricsService } from './metrics/metrics.service';
-import { QueueService } from './queue/queue.service';
+import { PipelineQueue } from './pipeline/pipeline.queue';
 
-/** Process-wide singletons every feature may use: configuration, logger, secret box, metrics, queues, API key. */
+/** Process-wide singletons every feature may use: configuration, logger, secret box, metrics, the pipeline's queue producer, API key. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -18,7 +18,7 @@ export class CoreModule {
       { provide: ROOT_LOGGER, useValue: logger },
       secretBoxProvider,
       MetricsService,
-      QueueService,
+      PipelineQueue,
       ApiKeyService,
       ApiKeyGuard,
     ];

@@ -1,27 +1,61 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { ROOT_LOGGER } from './common/logger';
-import { ReconcilerService } from './delivery/reconciler.service';
-import { QueueService } from './queue/queue.service';
+import { withTimeout } from './common/with-timeout';
+import { MappingService } from './mappings/mapping.service';
+import { DeliverJob } from './pipeline/deliver.job';
+import { NormalizeJob } from './pipeline/normalize.job';
+import { PipelineQueue } from './pipeline/pipeline.queue';
+import { ReconcilerService } from './pipeline/reconciler.service';
+
+/** In-flight jobs get this long to finish on shutdown; past it the worker lets go (the reconciler recovers them). */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 /**
- * Graceful shutdown in one place, in order. Nest has already closed the HTTP server (no new requests) when
- * shutdown hooks run; then the reconciler stops, workers finish their in-flight jobs, and connections close.
+ * Graceful shutdown in one place, in order: the reconciler stops, workers finish their in-flight jobs, the
+ * mapping threads stop, then Redis and Postgres connections close.
+ *
+ * Workers close in beforeApplicationShutdown, which Nest runs before any onApplicationShutdown hook, so they are
+ * closed our way before @nestjs/bullmq's own hook asks them again (it then gets the same, finished close).
+ * Our way means: when Redis does not answer, close without waiting on it (BullMQ's graceful close sends QUIT
+ * and would wait for ever), since jobs cannot be acknowledged anyway; Postgres still knows what is owed.
  */
 @Injectable()
-export class LifecycleService implements OnApplicationShutdown {
+export class LifecycleService implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     private readonly reconciler: ReconcilerService,
-    private readonly queues: QueueService,
+    private readonly queue: PipelineQueue,
+    private readonly mappings: MappingService,
     private readonly dataSource: DataSource,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Optional() private readonly normalizeJob?: NormalizeJob,
+    @Optional() private readonly deliverJob?: DeliverJob,
   ) {}
 
-  async onApplicationShutdown(signal?: string): Promise<void> {
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'shutting down: draining workers');
     await this.reconciler.stop();
-    await this.queues.close();
+    const workers = [this.normalizeJob, this.deliverJob].filter((job) => job !== undefined).map((job) => job.worker);
+    if (!workers.length) return;
+    const redisUp = await this.queue.ping().then(
+      () => true,
+      () => false,
+    );
+    if (!redisUp) this.logger.warn('redis is not answering: workers close without draining through it');
+    await Promise.all(
+      workers.map((worker) =>
+        withTimeout(worker.close(!redisUp), DRAIN_TIMEOUT_MS, 'worker close').catch((err: Error) => {
+          this.logger.warn({ err: err.message }, 'worker did not close in time; disconnecting it');
+          return worker.disconnect().catch(() => undefined);
+        }),
+      ),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.mappings.close();
+    await this.queue.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     this.logger.info('shutdown complete');
   }

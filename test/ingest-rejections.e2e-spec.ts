@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { QueueName } from '../src/queue/queue.constants';
-import { QueueService } from '../src/queue/queue.service';
+import { QueueName } from '../src/pipeline/pipeline.constants';
+import { PipelineQueue } from '../src/pipeline/pipeline.queue';
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { asanHeaders, sample, svixHeaders, whsec } from './helpers/vendors';
 
@@ -57,7 +57,7 @@ describe('ingest rejections e2e', () => {
   }
 
   async function normalizeJobs(): Promise<Record<string, number>> {
-    return hub.app.get(QueueService).queue(QueueName.Normalize).getJobCounts();
+    return hub.app.get(PipelineQueue).queue(QueueName.Normalize).getJobCounts();
   }
 
   const drained = (counts: Record<string, number>) => Object.values(counts).every((n) => n === 0);

@@ -58,6 +58,30 @@ class HubEnvironment {
   @Max(3600)
   HUB_RECONCILE_INTERVAL = 15;
 
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  HUB_DELIVERY_TIMEOUT = 15;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  HUB_DELIVERY_CONCURRENCY = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  HUB_DESTINATION_CONCURRENCY = 4;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  HUB_NORMALIZE_CONCURRENCY = 8;
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
   HUB_PUBLIC_URL?: string;
@@ -82,6 +106,14 @@ export interface HubConfig {
   queuePrefix: string;
   role: HubRole;
   reconcileIntervalSeconds: number;
+  /** Hard deadline of one outbound attempt: connect, headers and the capped body. */
+  deliveryTimeoutSeconds: number;
+  /** Delivery attempts in flight per worker process (I/O-bound, so many). */
+  deliveryConcurrency: number;
+  /** Attempts in flight per destination across all workers, so slow receivers cannot take every slot. */
+  destinationConcurrency: number;
+  /** Normalize jobs in flight per worker process (the mapping work itself runs in worker threads). */
+  normalizeConcurrency: number;
   publicUrl?: string;
   logLevel: string;
   production: boolean;
@@ -127,6 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     queuePrefix: raw.HUB_QUEUE_PREFIX,
     role: raw.HUB_ROLE,
     reconcileIntervalSeconds: raw.HUB_RECONCILE_INTERVAL,
+    deliveryTimeoutSeconds: raw.HUB_DELIVERY_TIMEOUT,
+    deliveryConcurrency: raw.HUB_DELIVERY_CONCURRENCY,
+    destinationConcurrency: raw.HUB_DESTINATION_CONCURRENCY,
+    normalizeConcurrency: raw.HUB_NORMALIZE_CONCURRENCY,
     publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: raw.LOG_LEVEL,
     production: raw.NODE_ENV === 'production',

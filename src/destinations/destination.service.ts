@@ -128,6 +128,11 @@ export class DestinationService {
     return this.destinations.findBy({ status: 'active' });
   }
 
+  /** The destination, or null when it was deleted (the pipeline asks about destinations of stored deliveries). */
+  find(id: string): Promise<DestinationEntity | null> {
+    return this.destinations.findOneBy({ id });
+  }
+
   async get(id: string): Promise<DestinationEntity> {
     const destination = await this.destinations.findOneBy({ id });
     if (!destination) throw new DestinationException(DestinationErrorCode.NotFound, `Destination ${id} not found`);

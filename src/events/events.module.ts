@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
+import { CanonicalModule } from '../canonical/canonical.module';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { IngestModule } from '../ingest/ingest.module';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
 
-@Module({ controllers: [EventsController], providers: [EventsService] })
+@Module({
+  imports: [IngestModule, CanonicalModule, DeliveryModule],
+  controllers: [EventsController],
+  providers: [EventsService],
+})
 export class EventsModule {}

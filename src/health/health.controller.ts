@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { withTimeout } from '../common/with-timeout';
-import { QueueService } from '../queue/queue.service';
+import { PipelineQueue } from '../pipeline/pipeline.queue';
 
 /** DESIGN §7: 200 {status: ok, info: {database, redis}} when both answer, 503 otherwise. No auth: load balancers call it. */
 @ApiTags('health')
@@ -14,7 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly dataSource: DataSource,
-    private readonly queues: QueueService,
+    private readonly queue: PipelineQueue,
   ) {}
 
   /** 503 keeps Terminus's body ({status, info, error, details}) so ops see which dependency is down. */
@@ -24,7 +24,7 @@ export class HealthController {
     try {
       return await this.health.check([
         () => this.probe('database', () => this.dataSource.query('SELECT 1')),
-        () => this.probe('redis', () => this.queues.ping()),
+        () => this.probe('redis', () => this.queue.ping(2000)),
       ]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;

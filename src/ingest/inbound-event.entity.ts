@@ -44,4 +44,11 @@ export class InboundEventEntity {
 
   @Column('timestamptz', { name: 'normalized_at', nullable: true })
   normalizedAt!: Date | null;
+
+  /** Normalisation tries so far; past the limit the event ends `failed` instead of being retried for ever. */
+  @Column('int', { name: 'normalize_attempts', default: 0 })
+  normalizeAttempts!: number;
+
+  @Column('timestamptz', { name: 'last_attempt_at', nullable: true })
+  lastAttemptAt!: Date | null;
 }

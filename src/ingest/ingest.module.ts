@@ -2,6 +2,7 @@ import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/c
 import { ConnectorsModule } from '../connectors/connectors.module';
 import { SourcesModule } from '../sources/sources.module';
 import { IngestController } from './ingest.controller';
+import { InboundEventService } from './inbound-event.service';
 import { IngestService } from './ingest.service';
 import { SourceLookupMiddleware } from './source-lookup.middleware';
 import { SourceTestController } from './source-test.controller';
@@ -9,8 +10,8 @@ import { SourceTestController } from './source-test.controller';
 @Module({
   imports: [ConnectorsModule, SourcesModule],
   controllers: [IngestController, SourceTestController],
-  providers: [IngestService, SourceLookupMiddleware],
-  exports: [IngestService],
+  providers: [IngestService, InboundEventService, SourceLookupMiddleware],
+  exports: [IngestService, InboundEventService],
 })
 export class IngestModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

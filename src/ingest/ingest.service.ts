@@ -8,10 +8,8 @@ import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.regist
 import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
 import { VerificationError } from '../connectors/verifiers/verifier';
-import { NormalizeJob } from '../mappings/normalize.job';
 import { MetricsService } from '../metrics/metrics.service';
-import { QueueName } from '../queue/queue.constants';
-import { QueueService } from '../queue/queue.service';
+import { PipelineQueue } from '../pipeline/pipeline.queue';
 import { LoadedSource } from '../sources/source.service';
 import { IngestErrorCode, IngestException } from './ingest.exception';
 
@@ -34,7 +32,7 @@ export class IngestService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly connectors: ConnectorRegistry,
-    private readonly queues: QueueService,
+    private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -123,7 +121,7 @@ export class IngestService {
   ): Promise<IngestResult> {
     const result = await this.store(sourceId, envelope, headers, rawBody);
     if (!result.duplicate) {
-      await this.queues.enqueue(QueueName.Normalize, NormalizeJob.name, result.id, { inboundEventId: result.id });
+      await this.queue.normalize([result.id]);
     }
     return result;
   }

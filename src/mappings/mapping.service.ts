@@ -52,6 +52,13 @@ export class MappingService {
     return join(this.root, connector, `${vendorEventType}.jsonata`);
   }
 
+  /** The pipeline's entry: the raw stored body. (Interim: the worker-thread pool replaces this.) */
+  async mapRaw(raw: Buffer | string, context: MappingContext): Promise<CloudEvent[]> {
+    return this.map(JSON.parse(raw.toString()), context);
+  }
+
+  async close(): Promise<void> {}
+
   /** Runs the mapping and returns validated CloudEvents; throws MappingException with a clear reason otherwise. */
   async map(body: unknown, context: MappingContext): Promise<CloudEvent[]> {
     const expression = this.compile(context.connector, context.vendorEventType);

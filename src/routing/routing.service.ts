@@ -11,6 +11,7 @@ import { MAPPING_LIMITS } from '../mappings/mapping.service';
 
 export interface RoutedDelivery {
   id: string;
+  destinationId: string;
   status: 'pending' | 'failed';
 }
 
@@ -52,7 +53,7 @@ export class RoutingService {
          RETURNING id`,
         [id, destination.id, event.id, status, lastError],
       );
-      if (inserted.length) created.push({ id, status });
+      if (inserted.length) created.push({ id, destinationId: destination.id, status });
     }
     return created;
   }

@@ -83,6 +83,11 @@ export class SourceService {
     return source;
   }
 
+  /** The source, or null when it no longer exists (the pipeline asks about sources of stored events). */
+  find(id: string): Promise<SourceEntity | null> {
+    return this.sources.findOneBy({ id });
+  }
+
   /** For ingest: an enabled source with its secrets, or null. Cached briefly. */
   async loadForIngest(id: string): Promise<LoadedSource | null> {
     const now = Date.now();

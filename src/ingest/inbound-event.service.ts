@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface InboundEventSummary {
+  id: string;
+  sourceId: string;
+  vendorEventType: string;
+  vendorEventId?: string;
+  status: string;
+  error?: string;
+  test: boolean;
+  receivedAt: Date;
+  occurredAt?: Date;
+}
+
+const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
+  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt"`;
+
+/** What the normalize step needs of one inbound event it has just started on. */
+export interface InboundForNormalize {
+  id: string;
+  sourceId: string;
+  vendorEventType: string;
+  vendorEventId: string | null;
+  receivedAt: Date;
+  occurredAt: Date | null;
+  test: boolean;
+  body: Buffer;
+  /** Including this one. */
+  normalizeAttempts: number;
+}
+
+/**
+ * The ingest module owns `inbound_event`; the pipeline and the ops API change it only through here.
+ */
+@Injectable()
+export class InboundEventService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(filter: { status?: string; sourceId?: string; limit: number }): Promise<InboundEventSummary[]> {
+    return this.dataSource.query(
+      `SELECT ${SUMMARY} FROM inbound_event
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR source_id = $2)
+       ORDER BY received_at DESC LIMIT $3`,
+      [filter.status ?? null, filter.sourceId ?? null, filter.limit],
+    );
+  }
+
+  async get(
+    id: string,
+  ): Promise<(InboundEventSummary & { body: Buffer; headers: Record<string, string> }) | undefined> {
+    const rows: (InboundEventSummary & { body: Buffer; headers: Record<string, string> })[] =
+      await this.dataSource.query(`SELECT ${SUMMARY}, body, headers FROM inbound_event WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  /** Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone). */
+  async beginNormalize(id: string): Promise<InboundForNormalize | null> {
+    const [rows]: [InboundForNormalize[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
+       WHERE id = $1 AND status = 'received'
+       RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
+                 vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt",
+                 test, body, normalize_attempts AS "normalizeAttempts"`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async markFailed(id: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE inbound_event SET status = 'failed', error = $2 WHERE id = $1 AND status = 'received'`,
+      [id, reason],
+    );
+  }
+
+  /** Inside the normalize transaction, with the canonical events and deliveries it wrote. */
+  async markNormalized(manager: EntityManager, id: string): Promise<void> {
+    await manager.query(
+      `UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  /**
+   * Events still waiting for normalisation that nobody has tried lately: the reconciler's work list. Rows tried
+   * within `retrySeconds` are left to the retry already scheduled, so a pass never spins on the same rows.
+   */
+  async waiting(graceSeconds: number, retrySeconds: number, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM inbound_event
+       WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+         AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
+       ORDER BY received_at LIMIT $3`,
+      [graceSeconds, retrySeconds, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Sends a failed event back to be normalised again, with a fresh attempt budget; undefined if it was not failed. */
+  async reopenFailed(id: string): Promise<InboundEventSummary | undefined> {
+    const [rows]: [InboundEventSummary[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET status = 'received', error = NULL, normalize_attempts = 0
+       WHERE id = $1 AND status = 'failed' RETURNING ${SUMMARY}`,
+      [id],
+    );
+    return rows[0];
+  }
+}

@@ -1,0 +1,136 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { CanonicalEventService } from '../canonical/canonical-event.service';
+import { CloudEvent } from '../canonical/cloud-event';
+import { ROOT_LOGGER } from '../common/logger';
+import { isTransientError } from '../common/transient-error';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { DestinationService } from '../destinations/destination.service';
+import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
+import { MappingException } from '../mappings/mapping.exception';
+import { MappingService } from '../mappings/mapping.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { RoutingService } from '../routing/routing.service';
+import { SourceService } from '../sources/source.service';
+import { MAX_NORMALIZE_ATTEMPTS, QueueName } from './pipeline.constants';
+import { NormalizeJobData, PipelineQueue } from './pipeline.queue';
+
+export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
+
+/**
+ * inbound_event → canonical_event(s) → delivery rows, in one transaction; then the deliveries are enqueued.
+ * Ids are derived (evt_ from inbound id + index, msg_ from destination + event), so running it twice
+ * (reconciler, re-normalise) creates nothing new.
+ *
+ * Only "a dependency is down" errors are rethrown for BullMQ to retry. Everything else — a mapping error, a
+ * payload too deep or too large, a stack overflow, a value Postgres refuses — ends the event `failed` with the
+ * reason, to be re-normalised once the mapping is fixed. Tries are counted in Postgres, so even an event that
+ * kills its worker every time ends `failed` after MAX_NORMALIZE_ATTEMPTS.
+ */
+@Processor(QueueName.Normalize, { autorun: false })
+export class NormalizeJob extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly inbound: InboundEventService,
+    private readonly sources: SourceService,
+    private readonly mappings: MappingService,
+    private readonly canonical: CanonicalEventService,
+    private readonly routing: RoutingService,
+    private readonly destinations: DestinationService,
+    private readonly queue: PipelineQueue,
+    private readonly metrics: MetricsService,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.normalizeConcurrency;
+    this.worker.run().catch((err: Error) => this.logger.error({ err: err.message }, 'normalize worker stopped'));
+  }
+
+  async process(job: Job<NormalizeJobData>): Promise<NormalizeOutcome> {
+    return this.run(job.data.inboundEventId);
+  }
+
+  async run(inboundEventId: string): Promise<NormalizeOutcome> {
+    const inbound = await this.inbound.beginNormalize(inboundEventId);
+    if (!inbound) return 'skipped';
+    if (inbound.normalizeAttempts > MAX_NORMALIZE_ATTEMPTS) {
+      return this.fail(inbound, '', `gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`);
+    }
+    const source = await this.sources.find(inbound.sourceId);
+    if (!source) return this.fail(inbound, '', `source ${inbound.sourceId} no longer exists`);
+
+    let events: CloudEvent[];
+    try {
+      events = await this.mappings.mapRaw(inbound.body, {
+        connector: source.connector,
+        vendorEventType: inbound.vendorEventType,
+        vendorEventId: inbound.vendorEventId ?? undefined,
+        inboundEventId: inbound.id,
+        sourceId: source.id,
+        receivedAt: inbound.receivedAt,
+        occurredAt: inbound.occurredAt ?? undefined,
+        test: inbound.test,
+      });
+    } catch (err) {
+      if (err instanceof MappingException) return this.fail(inbound, source.connector, err.message);
+      return this.failUnlessTransient(inbound, source.connector, err, 'mapping');
+    }
+
+    let pending: { id: string; destinationId: string }[];
+    try {
+      const destinations = await this.destinations.active();
+      pending = await this.dataSource.transaction(async (manager) => {
+        await this.canonical.insert(manager, inbound.id, events);
+        const created: { id: string; destinationId: string }[] = [];
+        for (const event of events) {
+          const routed = await this.routing.route(manager, event, destinations);
+          created.push(...routed.filter((d) => d.status === 'pending'));
+        }
+        await this.inbound.markNormalized(manager, inbound.id);
+        return created;
+      });
+    } catch (err) {
+      return this.failUnlessTransient(inbound, source.connector, err, 'storing its canonical events');
+    }
+    await this.queue.deliver(pending);
+    this.metrics.normalized.inc({ connector: source.connector, outcome: 'normalized' });
+    return 'normalized';
+  }
+
+  /** "A dependency is down" goes back to BullMQ to retry; any other error ends the event `failed` now. */
+  private async failUnlessTransient(
+    inbound: InboundForNormalize,
+    connector: string,
+    err: unknown,
+    during: string,
+  ): Promise<NormalizeOutcome> {
+    if (isTransientError(err)) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    return this.fail(inbound, connector, `normalisation failed while ${during}: ${message}`);
+  }
+
+  private async fail(inbound: InboundForNormalize, connector: string, reason: string): Promise<NormalizeOutcome> {
+    await this.inbound.markFailed(inbound.id, reason);
+    this.metrics.normalized.inc({ connector, outcome: 'failed' });
+    this.logger.warn({ inboundEventId: inbound.id, reason }, 'normalize failed');
+    return 'failed';
+  }
+
+  /** BullMQ emits connection trouble (Redis down, a job flushed away mid-run) as 'error'; unheard, it would throw. */
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.warn({ err: err?.message }, 'normalize worker error');
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<NormalizeJobData> | undefined, err: Error): void {
+    this.logger.warn({ err: err?.message, jobId: job?.id, attempt: job?.attemptsMade }, 'normalize job failed');
+  }
+}

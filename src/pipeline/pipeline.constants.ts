@@ -1,0 +1,14 @@
+/** One queue registry (STYLE habit 5): queue names here, job names as `SomethingJob.name`, data types beside each job. */
+export enum QueueName {
+  Normalize = 'normalize',
+  Deliver = 'deliver',
+}
+
+/** Rows younger than this are left to the process that just enqueued them. */
+export const RECONCILE_GRACE_SECONDS = 2;
+/** A normalisation tried this recently has its retry scheduled already: the reconciler leaves it alone. */
+export const NORMALIZE_RETRY_SECONDS = 10;
+/** Normalisation tries before an event that keeps failing (or keeps killing its worker) ends `failed`. */
+export const MAX_NORMALIZE_ATTEMPTS = 10;
+/** How long a destination at its in-flight cap waits before its next delivery tries for a slot again. */
+export const DESTINATION_BUSY_DELAY_MS = 500;

@@ -1,0 +1,135 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JobsOptions, Queue } from 'bullmq';
+import Redis, { RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../common/logger';
+import { withTimeout } from '../common/with-timeout';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { QueueName } from './pipeline.constants';
+
+export interface NormalizeJobData {
+  inboundEventId: string;
+}
+
+export interface DeliverJobData {
+  deliveryId: string;
+  /** Lets the job take its destination's slot without first reading the row; absent in older jobs. */
+  destinationId?: string;
+}
+
+/** How long a request waits for Redis to take its jobs before answering anyway (the rows are committed). */
+const ENQUEUE_TIMEOUT_MS = 1000;
+
+const COMMON: JobsOptions = { removeOnComplete: true, removeOnFail: true };
+
+/**
+ * Retries for what a job rethrows. Normalize rethrows only "a dependency is down" errors, so a short exponential
+ * backoff fits; every other failure ends the event `failed` inside the job. Deliver rethrows RetryDeliveryError,
+ * whose delay (schedule, jitter, Retry-After) the deliver worker's backoff strategy reads.
+ */
+const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  [QueueName.Normalize]: { ...COMMON, attempts: 8, backoff: { type: 'exponential', delay: 1000 } },
+  [QueueName.Deliver]: { ...COMMON, attempts: 1000, backoff: { type: 'custom' } },
+};
+
+/**
+ * The one place each pipeline job is enqueued. Job id = row id, so enqueueing a row twice (ingest and the
+ * reconciler, or after a Redis flush) is a no-op. Redis only schedules; Postgres is the truth: an enqueue that
+ * fails is logged and left to the reconciler.
+ *
+ * Producers run on a connection with the offline queue disabled, so a Redis outage fails an enqueue at once
+ * instead of holding a vendor's request open or piling commands up in memory.
+ */
+@Injectable()
+export class PipelineQueue {
+  private readonly connection: Redis;
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    @Inject(HUB_CONFIG) config: HubConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    this.connection = new Redis({
+      ...redisOptions(config.redisUrl),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+    });
+    this.connection.on('error', (err) => this.logger.warn({ err: err.message }, 'redis producer connection error'));
+    for (const name of Object.values(QueueName)) {
+      this.queues.set(name, new Queue(name, { connection: this.connection, prefix: config.queuePrefix }));
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  normalize(inboundEventIds: string[]): Promise<boolean> {
+    return this.add(
+      QueueName.Normalize,
+      inboundEventIds.map((id) => ({
+        name: QueueName.Normalize,
+        id,
+        data: { inboundEventId: id } satisfies NormalizeJobData,
+      })),
+    );
+  }
+
+  deliver(deliveries: { id: string; destinationId: string }[]): Promise<boolean> {
+    return this.add(
+      QueueName.Deliver,
+      deliveries.map(({ id, destinationId }) => ({
+        name: QueueName.Deliver,
+        id,
+        data: { deliveryId: id, destinationId } satisfies DeliverJobData,
+      })),
+    );
+  }
+
+  /** Whether Redis answers now; shutdown uses it to decide between draining and letting go. */
+  async ping(timeoutMs = 1000): Promise<string> {
+    return withTimeout(this.connection.ping(), timeoutMs, 'Redis');
+  }
+
+  async close(): Promise<void> {
+    // Queues on a connection we own do not quit it; disconnect never waits for a Redis that is down.
+    await Promise.allSettled([...this.queues.values()].map((queue) => withTimeout(queue.close(), 2000, 'Redis')));
+    this.connection.disconnect();
+  }
+
+  private async add(name: QueueName, jobs: { name: string; id: string; data: object }[]): Promise<boolean> {
+    if (!jobs.length) return true;
+    if (this.connection.status !== 'ready') {
+      this.logger.warn({ queue: name, jobs: jobs.length }, 'redis is not connected; the reconciler will enqueue');
+      return false;
+    }
+    const add = this.queue(name).addBulk(
+      jobs.map((job) => ({ name: job.name, data: job.data, opts: { ...JOB_OPTIONS[name], jobId: job.id } })),
+    );
+    try {
+      await withTimeout(add, ENQUEUE_TIMEOUT_MS, 'Redis');
+      return true;
+    } catch (err) {
+      add.catch(() => undefined); // a late failure of the abandoned add is already accounted for
+      this.logger.warn(
+        { err: (err as Error).message, queue: name, jobs: jobs.length },
+        'enqueue failed; the reconciler will retry',
+      );
+      return false;
+    }
+  }
+}
+
+/** ioredis options from a redis:// or rediss:// URL. */
+export function redisOptions(url: string): RedisOptions {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+}

@@ -1,0 +1,64 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../common/logger';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { DeliveryService } from '../delivery/delivery.service';
+import { InboundEventService } from '../ingest/inbound-event.service';
+import { NORMALIZE_RETRY_SECONDS, RECONCILE_GRACE_SECONDS } from './pipeline.constants';
+import { PipelineQueue } from './pipeline.queue';
+
+const BATCH = 1000;
+
+/**
+ * Postgres is the truth, Redis only schedules (DESIGN §1). At boot and every HUB_RECONCILE_INTERVAL seconds,
+ * re-enqueue what Postgres says is owed: inbound events not yet normalised (and not tried lately), deliveries due,
+ * and deliveries whose `sending` lease expired (a worker died mid-attempt). Job id = row id, so a job Redis still
+ * has is left alone. Each list goes to Redis in one bulk call, so a pass during a Redis outage costs one timeout.
+ */
+@Injectable()
+export class ReconcilerService implements OnApplicationBootstrap {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly inbound: InboundEventService,
+    private readonly deliveries: DeliveryService,
+    private readonly queue: PipelineQueue,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.role !== 'api') this.start();
+  }
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.config.reconcileIntervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = this.reconcile()
+      .then((counts) => {
+        if (counts.normalize || counts.deliver) this.logger.info(counts, 'reconciler re-enqueued work');
+      })
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'reconcile pass failed'))
+      .finally(() => (this.running = undefined));
+  }
+
+  async reconcile(): Promise<{ normalize: number; deliver: number }> {
+    const waiting = await this.inbound.waiting(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, BATCH);
+    const normalized = await this.queue.normalize(waiting);
+    const due = await this.deliveries.due(RECONCILE_GRACE_SECONDS, BATCH);
+    const delivered = await this.queue.deliver(due);
+    return { normalize: normalized ? waiting.length : 0, deliver: delivered ? due.length : 0 };
+  }
+}

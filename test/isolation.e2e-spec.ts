@@ -1,0 +1,206 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { DeliveryService } from '../src/delivery/delivery.service';
+import { MAX_NORMALIZE_ATTEMPTS } from '../src/pipeline/pipeline.constants';
+import { PipelineQueue } from '../src/pipeline/pipeline.queue';
+import { startHub, TestHub, waitFor } from './helpers/hub';
+import { Sink } from './helpers/sink';
+import { salesAskRecording } from './helpers/vendors';
+
+/** A receiver that takes the request and never answers; it counts how many it holds at once. */
+class HangingReceiver {
+  open = 0;
+  maxOpen = 0;
+  total = 0;
+  url = '';
+  private server = http.createServer((req) => {
+    this.total++;
+    this.open++;
+    this.maxOpen = Math.max(this.maxOpen, this.open);
+    req.socket.on('close', () => this.open--);
+    req.resume();
+  });
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/slow`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function createDestination(hub: TestHub, name: string, url: string): Promise<string> {
+  const answer = await hub
+    .api()
+    .post('/api/destinations')
+    .send({ name, type: 'webhook', url, eventTypes: ['*'], retrySchedule: [0, 60] })
+    .expect(201);
+  return answer.body.id as string;
+}
+
+describe('isolation e2e', () => {
+  describe('slow receivers', () => {
+    const CAP = 2;
+    let hub: TestHub;
+    const slow: HangingReceiver[] = [];
+    let healthy: Sink;
+
+    beforeAll(async () => {
+      hub = await startHub({
+        HUB_DELIVERY_TIMEOUT: '5',
+        HUB_DESTINATION_CONCURRENCY: String(CAP),
+        HUB_DELIVERY_CONCURRENCY: '20',
+      });
+      for (let i = 0; i < 4; i++) slow.push(await new HangingReceiver().start());
+      healthy = await new Sink().start();
+    });
+
+    afterAll(async () => {
+      await hub.close();
+      await Promise.all(slow.map((receiver) => receiver.stop()));
+      await healthy.stop();
+    });
+
+    it('hold at most their cap of slots, so a healthy destination never waits behind them', async () => {
+      const slowIds = [];
+      for (const [i, receiver] of slow.entries()) slowIds.push(await createDestination(hub, `slow ${i}`, receiver.url));
+      await createDestination(hub, 'healthy', healthy.url);
+      const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' });
+      const EVENTS = 10;
+      for (let i = 0; i < EVENTS; i++) {
+        await hub
+          .http()
+          .post(`/hooks/${source.body.id}`)
+          .set('content-type', 'application/json')
+          .send(salesAskRecording(`rec_iso_${i}`))
+          .expect(202);
+      }
+
+      // Every healthy delivery arrives while the slow receivers still hold their first attempts open: none of
+      // those has reached its deadline, so none is recorded yet.
+      await waitFor(() => healthy.requests.length === EVENTS, { timeoutMs: 20_000, what: 'every healthy delivery' });
+      const [{ slowAttempts }] = await hub.sql<{ slowAttempts: number }>(
+        `SELECT count(*)::int AS "slowAttempts" FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id
+         WHERE d.destination_id = ANY($1)`,
+        [slowIds],
+      );
+      expect(slowAttempts).toBe(0);
+      for (const receiver of slow) expect(receiver.maxOpen).toBeLessThanOrEqual(CAP);
+      expect(slow.every((receiver) => receiver.maxOpen === CAP)).toBe(true);
+
+      // Waiting for a slot spends no attempt: once the deadlines pass, every attempt counted is a recorded one.
+      await waitFor(
+        async () => {
+          const [row] = await hub.sql<{ counted: number; recorded: number }>(
+            `SELECT coalesce(sum(d.attempts), 0)::int AS counted,
+                    (SELECT count(*) FROM delivery_attempt a JOIN delivery x ON x.id = a.delivery_id
+                     WHERE x.destination_id = ANY($1))::int AS recorded
+             FROM delivery d WHERE d.destination_id = ANY($1) AND d.status <> 'sending'`,
+            [slowIds],
+          );
+          return row.recorded >= slow.length * CAP && row.counted === row.recorded;
+        },
+        { timeoutMs: 20_000, what: 'the first slow attempts to time out and be recorded' },
+      );
+      const timedOut = await hub.sql<{ error: string }>(
+        `SELECT a.error FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id WHERE d.destination_id = ANY($1)`,
+        [slowIds],
+      );
+      expect(timedOut.every((attempt) => /timed out/.test(attempt.error))).toBe(true);
+    });
+  });
+
+  describe('leases and poison', () => {
+    let hub: TestHub;
+    let sink: Sink;
+    let sourceId: string;
+
+    beforeAll(async () => {
+      hub = await startHub();
+      sink = await new Sink().start();
+      await createDestination(hub, 'sink', sink.url);
+      sourceId = (await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' })).body.id;
+    });
+
+    afterAll(async () => {
+      await hub.close();
+      await sink.stop();
+    });
+
+    it('a worker whose lease was taken over records nothing', async () => {
+      const inbound = await hub
+        .http()
+        .post(`/hooks/${sourceId}`)
+        .set('content-type', 'application/json')
+        .send(salesAskRecording('rec_lease'))
+        .expect(202);
+      await waitFor(() => sink.requests.length >= 1, { what: 'the delivery' });
+      const [delivery] = await hub.sql<{ id: string; destinationId: string }>(
+        `SELECT d.id, d.destination_id AS "destinationId" FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
+         WHERE c.inbound_event_id = $1`,
+        [inbound.body.id],
+      );
+      const deliveries = hub.app.get(DeliveryService);
+      await hub.sql(
+        `UPDATE delivery SET status = 'pending', next_attempt_at = now() + interval '1 hour' WHERE id = $1`,
+        [delivery.id],
+      );
+      const first = await deliveries.claim(delivery.id, delivery.destinationId, 60, 4);
+      expect(first.kind).toBe('claimed');
+      // The first worker stalls past its lease; a second one takes the delivery over.
+      await hub.sql(`UPDATE delivery SET locked_until = now() - interval '1 second' WHERE id = $1`, [delivery.id]);
+      const second = await deliveries.claim(delivery.id, delivery.destinationId, 60, 4);
+      expect(second.kind).toBe('claimed');
+      const attemptsBefore = await hub.sql('SELECT 1 FROM delivery_attempt WHERE delivery_id = $1', [delivery.id]);
+
+      const stale = first.kind === 'claimed' ? first.delivery : undefined;
+      expect(
+        await deliveries.record(stale!, { outcome: 'succeeded', statusCode: 200, durationMs: 1, error: null }),
+      ).toBe(false);
+      const attemptsAfter = await hub.sql('SELECT 1 FROM delivery_attempt WHERE delivery_id = $1', [delivery.id]);
+      expect(attemptsAfter.length).toBe(attemptsBefore.length);
+      const current = second.kind === 'claimed' ? second.delivery : undefined;
+      expect(
+        await deliveries.record(current!, { outcome: 'succeeded', statusCode: 200, durationMs: 1, error: null }),
+      ).toBe(true);
+    });
+
+    it('an event that keeps failing its normalisation ends failed after a bounded number of tries', async () => {
+      const inbound = await hub
+        .http()
+        .post(`/hooks/${sourceId}`)
+        .set('content-type', 'application/json')
+        .send(salesAskRecording('rec_poison'))
+        .expect(202);
+      await waitFor(
+        async () =>
+          (await hub.sql(`SELECT 1 FROM inbound_event WHERE id = $1 AND status = 'normalized'`, [inbound.body.id]))
+            .length,
+        {
+          what: 'the event to be normalised',
+        },
+      );
+      // As if every earlier try had crashed its worker: the next try is over the limit.
+      await hub.sql(
+        `UPDATE inbound_event SET status = 'received', normalize_attempts = $2, last_attempt_at = NULL WHERE id = $1`,
+        [inbound.body.id, MAX_NORMALIZE_ATTEMPTS],
+      );
+      await hub.app.get(PipelineQueue).normalize([inbound.body.id]);
+      const [row] = await waitFor(
+        async () => {
+          const rows = await hub.sql<{ status: string; error: string }>(
+            `SELECT status, error FROM inbound_event WHERE id = $1 AND status = 'failed'`,
+            [inbound.body.id],
+          );
+          return rows.length ? rows : undefined;
+        },
+        { what: 'the event to end failed' },
+      );
+      expect(row.error).toMatch(new RegExp(`gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`));
+    });
+  });
+});

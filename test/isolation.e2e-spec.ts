@@ -66,7 +66,7 @@ describe('isolation e2e', () => {
     });
 
     it('hold at most their cap of slots, so a healthy destination never waits behind them', async () => {
-      const slowIds = [];
+      const slowIds: string[] = [];
       for (const [i, receiver] of slow.entries()) slowIds.push(await createDestination(hub, `slow ${i}`, receiver.url));
       await createDestination(hub, 'healthy', healthy.url);
       const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' });

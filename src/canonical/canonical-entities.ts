@@ -6,13 +6,34 @@ import {
   IsIn,
   IsInt,
   IsISO8601,
+  IsNotEmpty,
   IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Min,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
+
+/**
+ * An entity's own id. DESIGN §4: a vendor id is never empty. A missing, non-string or blank id is refused with one
+ * message naming the field, so a mapping that lost the id fails its event visibly instead of passing a broken entity.
+ */
+function IsEntityId(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isEntityId',
+    validator: {
+      validate: (value) => typeof value === 'string' && value.trim() !== '',
+      defaultMessage: (args) =>
+        args?.value === undefined
+          ? `${args?.property} is missing: the entity needs its vendor id`
+          : typeof args.value !== 'string'
+            ? `${args.property} must be a string`
+            : `${args.property} is empty: the entity needs its vendor id`,
+    },
+  });
+}
 
 /*
  * The canonical sales-activity entities (DESIGN §4): camelCase, ISO-8601 UTC times, absent rather than null.
@@ -37,7 +58,8 @@ export class Participant {
 export class TranscriptSegment {
   @IsOptional() @IsString() speaker?: string;
   @IsString() text!: string;
-  @IsOptional() @IsString() at?: string;
+  /** When the segment was said, ISO-8601 UTC like every time (vendor unix seconds are converted by the mapping). */
+  @IsOptional() @IsISO8601({ strict: true }) at?: string;
 }
 
 export class Transcript {
@@ -69,7 +91,7 @@ export class ActivityLinks {
 }
 
 export class Activity extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsIn(['call', 'meeting', 'recording', 'sms', 'email']) kind!: string;
   @IsOptional() @IsString() title?: string;
   @IsOptional() @IsString() status?: string;
@@ -88,17 +110,6 @@ export class Activity extends Versioned {
   @IsOptional() @ValidateNested() @Type(() => ProcessScore) process?: ProcessScore;
   @IsOptional() @IsString() error?: string;
   @IsOptional() @ValidateNested() @Type(() => ActivityLinks) links?: ActivityLinks;
-}
-
-/** A single live transcript segment (`activity.transcript_segment`), tied to its activity by the subject. */
-export class TranscriptSegmentEvent extends Versioned {
-  @IsString() activityId!: string;
-  @IsOptional() @IsIn(['call', 'meeting', 'recording', 'sms', 'email']) kind?: string;
-  @IsOptional() @IsString() speaker?: string;
-  @IsString() text!: string;
-  @IsOptional() @IsString() at?: string;
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => Participant) participants?: Participant[];
-  @IsOptional() @IsIn(['inbound', 'outbound', 'internal']) direction?: string;
 }
 
 export class SignalActivity {
@@ -130,11 +141,11 @@ export class PhoneNumber {
 export class CrmRef {
   @IsString() system!: string;
   @IsOptional() @IsString() objectType?: string;
-  @IsString() id!: string;
+  @IsString() @IsNotEmpty() id!: string;
 }
 
 export class Contact extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() firstName?: string;
   @IsOptional() @IsString() lastName?: string;
   @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => EmailAddress) emails?: EmailAddress[];
@@ -144,7 +155,7 @@ export class Contact extends Versioned {
 }
 
 export class Company extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() name?: string;
   @IsOptional() @IsArray() @IsString({ each: true }) domains?: string[];
   @IsOptional() @IsString() industry?: string;
@@ -154,7 +165,7 @@ export class Company extends Versioned {
 }
 
 export class Lead extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() name?: string;
   @IsOptional() @IsString() email?: string;
   @IsOptional() @IsString() phone?: string;
@@ -163,13 +174,13 @@ export class Lead extends Versioned {
 }
 
 export class Deal extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() leadId?: string;
   @IsOptional() @IsString() stage?: string;
 }
 
 export class Note extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() activityId?: string;
   @IsOptional() @IsString() title?: string;
   @IsOptional() @IsString() body?: string;
@@ -185,7 +196,7 @@ export class Message extends Versioned {
 }
 
 export class Tag extends Versioned {
-  @IsString() id!: string;
+  @IsEntityId() id!: string;
   @IsOptional() @IsString() name?: string;
   @IsOptional() @IsString() color?: string;
   @IsOptional() @IsString() description?: string;
@@ -193,7 +204,6 @@ export class Tag extends Versioned {
 
 /** Which entity class validates `data` for a canonical type. */
 export function entityClassFor(type: string): (new () => object) | undefined {
-  if (type === 'activity.transcript_segment') return TranscriptSegmentEvent;
   const prefix = type.split('.')[0];
   switch (prefix) {
     case 'activity':

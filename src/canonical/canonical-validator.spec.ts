@@ -84,4 +84,84 @@ describe(validateCloudEvent.name, () => {
     const problems = validateCloudEvent(activityCompleted({ kind: 'fax', foo: 1 }, { subject: 'call:telephony:1' }));
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['data.foo', 'data.kind', 'subject']);
   });
+
+  describe('never an empty id (DESIGN §4)', () => {
+    it('refuses a subject whose vendor id is empty, naming the missing id', () => {
+      expect(validateCloudEvent(activityCompleted({}, { subject: 'activity:telephony:' }))).toEqual([
+        'subject: subject "activity:telephony:" has no vendor id: the mapping found no id for the entity',
+      ]);
+    });
+
+    it.each(['   ', 'null', 'undefined'])('refuses the vendor id %j that a mapping makes of a missing id', (id) => {
+      const problems = validateCloudEvent(activityCompleted({}, { subject: `activity:telephony:${id}` }));
+      expect(problems).toEqual([expect.stringMatching(/^subject: .* has no vendor id: the mapping found no id/)]);
+    });
+
+    it('accepts a vendor id that contains colons', () => {
+      expect(validateCloudEvent(activityCompleted({}, { subject: 'activity:telephony:pbx:1' }))).toEqual([]);
+    });
+
+    it('refuses an entity without its id, naming data.id', () => {
+      const event = activityCompleted();
+      delete event.data.id;
+      expect(validateCloudEvent(event)).toEqual(['data.id: id is missing: the entity needs its vendor id']);
+    });
+
+    it.each(['', '  '])('refuses an entity whose id is %j, naming data.id', (id) => {
+      expect(validateCloudEvent(activityCompleted({ id }))).toEqual([
+        'data.id: id is empty: the entity needs its vendor id',
+      ]);
+    });
+
+    it('refuses a numeric id (ids are strings)', () => {
+      expect(validateCloudEvent(activityCompleted({ id: 1 }))).toEqual(['data.id: id must be a string']);
+    });
+
+    it.each([
+      ['note.created', { body: 'x' }],
+      ['contact.updated', { firstName: 'Ana' }],
+      ['tag.deleted', { name: 'vip' }],
+    ])('refuses %s without data.id', (type, data) => {
+      const event = { ...activityCompleted(), type, subject: 'note:acme:1', data };
+      expect(validateCloudEvent(event)).toEqual(['data.id: id is missing: the entity needs its vendor id']);
+    });
+  });
+
+  describe('activity.transcript_segment', () => {
+    const segment = (segments: unknown[]) =>
+      activityCompleted(
+        { transcript: { segments } },
+        { type: 'activity.transcript_segment', subject: 'activity:telephony:call-1' },
+      );
+
+    it('is an Activity whose transcript carries the one new segment', () => {
+      expect(
+        validateCloudEvent(segment([{ speaker: 'customer', text: 'Hello', at: '2025-10-10T08:23:42.000Z' }])),
+      ).toEqual([]);
+    });
+
+    it('refuses the old ad-hoc activityId/speaker/text shape', () => {
+      const event = segment([{ text: 'Hello' }]);
+      event.data = { activityId: 'call-1', kind: 'call', speaker: 'customer', text: 'Hello' };
+      expect(validateCloudEvent(event).sort()).toEqual([
+        'data.activityId: property activityId should not exist',
+        'data.id: id is missing: the entity needs its vendor id',
+        'data.speaker: property speaker should not exist',
+        'data.text: property text should not exist',
+        'data.transcript.segments: activity.transcript_segment carries exactly one segment',
+      ]);
+    });
+
+    it('refuses zero or several segments', () => {
+      const message = 'data.transcript.segments: activity.transcript_segment carries exactly one segment';
+      expect(validateCloudEvent(segment([]))).toEqual([message]);
+      expect(validateCloudEvent(segment([{ text: 'a' }, { text: 'b' }]))).toEqual([message]);
+    });
+
+    it('refuses a segment time that is not ISO-8601 (vendor unix seconds must be converted)', () => {
+      expect(validateCloudEvent(segment([{ text: 'Hello', at: '111111' }]))).toEqual([
+        'data.transcript.segments.0.at: at must be a valid ISO 8601 date string',
+      ]);
+    });
+  });
 });

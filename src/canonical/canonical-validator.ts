@@ -7,21 +7,47 @@ import {
   IsOptional,
   IsString,
   Matches,
+  ValidateBy,
   validateSync,
   ValidationError,
 } from 'class-validator';
 import { CANONICAL_TYPES, CloudEvent, SUBJECT_ENTITIES } from './cloud-event';
 import { entityClassFor } from './canonical-entities';
 
+const SUBJECT = new RegExp(`^(${SUBJECT_ENTITIES.join('|')}):[a-z0-9_-]+:(.*)$`, 's');
+
+/**
+ * `<entity>:<connector>:<vendor id>` (DESIGN §4). A subject's vendor id is never empty: `activity:telephony:` (or the
+ * `null`/`undefined` a mapping makes of a missing id) would merge unrelated events under one broken subject, so it
+ * is refused with a reason that says the id is missing rather than that the format is wrong.
+ */
+function IsSubject(): PropertyDecorator {
+  const vendorId = (value: unknown) => (typeof value === 'string' ? SUBJECT.exec(value)?.[2] : undefined);
+  const missing = (id: string) => !id.trim() || id === 'null' || id === 'undefined';
+  return ValidateBy({
+    name: 'isSubject',
+    validator: {
+      validate: (value) => {
+        const id = vendorId(value);
+        return id !== undefined && !missing(id);
+      },
+      defaultMessage: (args) => {
+        const value: unknown = args?.value;
+        const id = vendorId(value);
+        return id === undefined
+          ? `subject must be <entity>:<connector>:<vendor id> with entity one of ${SUBJECT_ENTITIES.join(', ')}`
+          : `subject ${JSON.stringify(value)} has no vendor id: the mapping found no id for the entity`;
+      },
+    },
+  });
+}
+
 class CloudEventShape {
   @IsIn(['1.0']) specversion!: string;
   @Matches(/^evt_[0-9A-Za-z]+$/) id!: string;
   @IsIn(CANONICAL_TYPES as unknown as string[]) type!: string;
   @IsString() source!: string;
-  @Matches(new RegExp(`^(${SUBJECT_ENTITIES.join('|')}):[a-z0-9_-]+:.+$`), {
-    message: 'subject must be <entity>:<connector>:<vendor id> with entity one of ' + SUBJECT_ENTITIES.join(', '),
-  })
-  subject!: string;
+  @IsSubject() subject!: string;
   @IsISO8601({ strict: true }) time!: string;
   @IsIn(['application/json']) datacontenttype!: string;
   @IsString() connector!: string;
@@ -40,7 +66,15 @@ export function validateCloudEvent(event: CloudEvent): string[] {
     const errors = validateSync(plainToInstance(entity, event.data), { whitelist: true, forbidNonWhitelisted: true });
     problems.push(...flattenErrors(errors, 'data.'));
   }
+  if (event.type === 'activity.transcript_segment') problems.push(...oneSegment(event.data));
   return problems;
+}
+
+/** DESIGN §4: `activity.transcript_segment` is the call's Activity with the one new segment as transcript.segments[0]. */
+function oneSegment(data: Record<string, unknown> | undefined): string[] {
+  const segments = (data?.transcript as { segments?: unknown } | undefined)?.segments;
+  if (Array.isArray(segments) && segments.length === 1) return [];
+  return ['data.transcript.segments: activity.transcript_segment carries exactly one segment'];
 }
 
 function flattenErrors(errors: ValidationError[], prefix: string): string[] {

@@ -35,6 +35,11 @@ describe('one subject per call or meeting', () => {
     expect(new Set(await subjectsOf('telephony', files))).toEqual(new Set(['activity:telephony:1']));
   });
 
+  it('telephony: a call whose events switch between the flat and nested shapes keeps one subject', async () => {
+    const files = ['transcript.flat.json', 'call_ended.nested.json', 'error.flat.json'];
+    expect(new Set(await subjectsOf('telephony', files))).toEqual(new Set(['activity:telephony:2']));
+  });
+
   it('AskElephant: engagement events and the transcript event share the engagement subject', async () => {
     const files = ['created', 'updated', 'deleted', 'transcript_timeline.completed'].map(
       (e) => `v1.engagement.${e}.json`,

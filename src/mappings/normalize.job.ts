@@ -50,7 +50,7 @@ export class NormalizeJob {
 
     let events;
     try {
-      events = await this.mappings.map(JSON.parse(inbound.body.toString('utf8')), {
+      events = await this.mappings.mapRaw(inbound.body, {
         connector: source.connector,
         vendorEventType: inbound.vendorEventType,
         vendorEventId: inbound.vendorEventId ?? undefined,

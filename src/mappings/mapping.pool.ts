@@ -18,8 +18,19 @@ export interface MappingPoolOptions {
   threads?: number;
   /** Wall-clock limit of one task once it runs; the thread is terminated and replaced when it is hit. */
   hardTimeoutMs?: number;
-  /** Old-generation heap of each thread: a mapping that allocates without end kills its thread, not the hub. */
+  /**
+   * Old-generation heap of each thread (V8's default when unset). Off by default: Node enforces it best-effort
+   * (nodejs/node#47224) — many small allocations end the thread with ERR_WORKER_OUT_OF_MEMORY, but one array grown
+   * past the limit aborts the whole process, and at 64 MB a 9-million-item jsonata range did exactly that here.
+   * The time limits already bound how much a mapping can allocate.
+   */
   heapMb?: number;
+}
+
+interface RunningTask {
+  abort: AbortController;
+  /** Set once the thread reports that the task started. */
+  deadline?: NodeJS.Timeout;
 }
 
 /** Thrown (not a MappingException) when the pool is closing: the event is not at fault and must be retried later. */
@@ -40,16 +51,16 @@ export class MappingPoolClosedError extends Error {
 export class MappingPool {
   readonly threads: number;
   readonly hardTimeoutMs: number;
-  readonly heapMb: number;
+  readonly heapMb?: number;
   private piscina?: Piscina<MappingTask, MappingOutcome>;
   private closed = false;
   private nextTaskId = 1;
-  private readonly running = new Map<number, { abort: AbortController; deadline?: NodeJS.Timeout }>();
+  private readonly running = new Map<number, RunningTask>();
 
   constructor(options: MappingPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? 2));
     this.hardTimeoutMs = options.hardTimeoutMs ?? MAPPING_LIMITS.hardTimeoutMs;
-    this.heapMb = options.heapMb ?? 256;
+    this.heapMb = options.heapMb;
   }
 
   /** Maps one raw body; resolves with validated CloudEvents or rejects with a MappingException naming the reason. */
@@ -65,7 +76,7 @@ export class MappingPool {
     const body = typeof raw === 'string' ? new TextEncoder().encode(raw) : new Uint8Array(raw);
 
     const taskId = this.nextTaskId++;
-    const entry: { abort: AbortController; deadline?: NodeJS.Timeout } = { abort: new AbortController() };
+    const entry: RunningTask = { abort: new AbortController() };
     this.running.set(taskId, entry);
     let outcome: MappingOutcome;
     try {
@@ -74,7 +85,7 @@ export class MappingPool {
         { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
       );
     } catch (err) {
-      throw this.taskError(expression.name, entry.abort.signal.aborted, err);
+      throw this.taskError(expression.name, entry, err);
     } finally {
       clearTimeout(entry.deadline);
       this.running.delete(taskId);
@@ -100,7 +111,7 @@ export class MappingPool {
         // Callers bound their own concurrency (the normalize worker's); piscina's default queue of threads² would
         // reject a burst instead of queueing it.
         maxQueue: Infinity,
-        resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
+        ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
       });
       this.piscina.on('message', (message: Partial<TaskStartedMessage>) => this.started(message));
       // A thread that dies between tasks is replaced by piscina; its error must not crash the process.
@@ -115,23 +126,25 @@ export class MappingPool {
     entry.deadline = setTimeout(() => entry.abort.abort(), this.hardTimeoutMs);
   }
 
-  private taskError(name: string, timedOut: boolean, err: unknown): Error {
-    if (timedOut) {
+  private taskError(name: string, task: RunningTask, err: unknown): Error {
+    if (task.abort.signal.aborted) {
       return new MappingException(
         MappingErrorCode.Bounds,
         `Mapping ${name} ran longer than the ${this.hardTimeoutMs} ms hard limit; its worker thread was stopped`,
       );
     }
     if (this.closed) return new MappingPoolClosedError();
+    // A thread that never started the task (its bootstrap failed) says nothing about the event: retry it later.
+    if (!task.deadline) return new Error(`mapping worker thread failed before running ${name}: ${messageOf(err)}`);
     if ((err as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
       return new MappingException(
         MappingErrorCode.Bounds,
-        `Mapping ${name} used more than the ${this.heapMb} MB worker heap; its worker thread was stopped`,
+        `Mapping ${name} ran out of worker heap${this.heapMb ? ` (${this.heapMb} MB)` : ''}; its worker thread was stopped`,
       );
     }
     return new MappingException(
       MappingErrorCode.Evaluate,
-      `Mapping ${name} crashed its worker thread: ${(err as Error)?.message ?? String(err)}`,
+      `Mapping ${name} crashed its worker thread: ${messageOf(err)}`,
     );
   }
 }
@@ -144,4 +157,8 @@ function workerFilename(): string {
   const compiled = join(__dirname, 'mapping.worker.js');
   if (!__filename.endsWith('.ts') && existsSync(compiled)) return compiled;
   return join(__dirname, 'mapping.worker.ts-node.js');
+}
+
+function messageOf(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
 }

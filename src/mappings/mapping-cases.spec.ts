@@ -8,6 +8,8 @@ import { MappingService } from './mapping.service';
  */
 const registry = new ConnectorRegistry();
 const mappings = new MappingService();
+// Its worker threads are idle and unref'd, but --runInBand runs every file in one process: stop them.
+afterAll(() => mappings.close());
 
 describe('mapping cases', () => {
   for (const connector of registry.list()) {

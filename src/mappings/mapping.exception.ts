@@ -4,7 +4,10 @@ import { exhaustive, HubException } from '../common/hub.exception';
 export enum MappingErrorCode {
   NotFound = 'mapping_not_found',
   Compile = 'mapping_compile_error',
+  /** The stored body is not JSON: failing it with a reason beats a parse error that BullMQ would retry forever. */
+  Input = 'mapping_input_invalid',
   Evaluate = 'mapping_evaluation_error',
+  /** A limit was hit: input size or depth, output size or count, time (cooperative or hard), stack, heap. */
   Bounds = 'mapping_out_of_bounds',
   Empty = 'mapping_empty',
   Invalid = 'mapping_output_invalid',
@@ -17,6 +20,7 @@ export class MappingException extends HubException<MappingErrorCode> {
       case MappingErrorCode.NotFound:
         return HttpStatus.NOT_FOUND;
       case MappingErrorCode.Compile:
+      case MappingErrorCode.Input:
       case MappingErrorCode.Evaluate:
       case MappingErrorCode.Bounds:
       case MappingErrorCode.Empty:

@@ -1,33 +1,55 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
-import { MappingContext, MappingService } from './mapping.service';
+import { MAPPING_LIMITS, MappingContext, MappingService } from './mapping.service';
+
+/** Longest gap between ticks of a 10 ms timer on this thread: how long the event loop was held. */
+function watchEventLoop(): { stop: () => number } {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(longest, performance.now() - last);
+    },
+  };
+}
+
+async function failureOf(work: Promise<unknown>): Promise<MappingException> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof MappingException) return err;
+    throw err;
+  }
+  throw new Error('expected a MappingException');
+}
 
 describe(MappingService.name, () => {
   const root = mkdtempSync(join(tmpdir(), 'mappings-'));
   mkdirSync(join(root, 'acme'));
   const write = (event: string, expression: string) =>
     writeFileSync(join(root, 'acme', `${event}.jsonata`), expression);
-  const context = (vendorEventType: string): MappingContext => ({
+  const context = (vendorEventType: string, inboundEventId = 'in_1'): MappingContext => ({
     connector: 'acme',
     vendorEventType,
-    inboundEventId: 'in_1',
+    inboundEventId,
     sourceId: 'src_1',
     receivedAt: new Date('2026-01-01T00:00:00Z'),
     test: false,
   });
-  const sut = new MappingService(root);
+  const sut = new MappingService(root, { threads: 2 });
+  afterAll(() => sut.close());
 
-  async function failure(vendorEventType: string, body: unknown = {}): Promise<MappingException> {
-    try {
-      await sut.map(body, context(vendorEventType));
-    } catch (err) {
-      if (err instanceof MappingException) return err;
-      throw err;
-    }
-    throw new Error('expected a MappingException');
-  }
+  const failure = (vendorEventType: string, body: unknown = {}) => failureOf(sut.map(body, context(vendorEventType)));
 
   write('ok', '{"type": "tag.created", "subject": "tag:acme:" & id, "data": {"id": id, "name": name}}');
   write('forever', '($loop := function($n) { $loop($n + 1) + 1 }; $loop(0))');
@@ -36,10 +58,21 @@ describe(MappingService.name, () => {
   write('nothing', 'missing.field');
   write('invalid', '{"type": "tag.created", "subject": "tag:acme:1", "data": {"name": null}}');
   write('broken', '{"type": ');
+  // Catastrophic backtracking: one RegExp.exec call that never returns to jsonata's cooperative timeout check.
+  write(
+    'backtrack',
+    '{"type": "tag.created", "subject": "tag:acme:1", "data": {"id": "1", "name": $string($match(s, /(a+)+$/))}}',
+  );
+  write('many', '[1..101].{"type": "tag.created", "subject": "tag:acme:" & $string($), "data": {"id": $string($)}}');
+  write(
+    'huge',
+    '{"type": "tag.created", "subject": "tag:acme:1", "data": {"id": "1", "name": $pad("", 3000000, "x")}}',
+  );
+  write('echo', '{"type": "tag.created", "subject": "tag:acme:1", "data": {"id": "1", "name": $string(nested)}}');
 
   it('maps and wraps the output in a CloudEvents envelope with a stable id', async () => {
     const [first] = await sut.map({ id: 't1', name: 'churn' }, context('ok'));
-    const [again] = await sut.map({ id: 't1', name: 'churn' }, context('ok'));
+    const [again] = await sut.mapRaw(Buffer.from('{"id": "t1", "name": "churn"}'), context('ok'));
     expect(first).toMatchObject({
       specversion: '1.0',
       type: 'tag.created',
@@ -48,7 +81,7 @@ describe(MappingService.name, () => {
       time: '2026-01-01T00:00:00.000Z',
       data: { id: 't1', name: 'churn' },
     });
-    expect(again.id).toBe(first.id);
+    expect(again).toEqual(first);
   });
 
   it('fails a mapping that recurses forever with a clear error, without hanging', async () => {
@@ -79,11 +112,121 @@ describe(MappingService.name, () => {
   });
 
   it('reports a mapping that does not compile', async () => {
-    expect((await failure('broken')).code).toBe(MappingErrorCode.Compile);
+    const err = await failure('broken');
+    expect(err.code).toBe(MappingErrorCode.Compile);
+    expect(err.message).toContain('acme/broken does not compile');
   });
 
   it('reports a missing mapping and refuses path tricks in the event type', async () => {
     expect((await failure('absent')).code).toBe(MappingErrorCode.NotFound);
     expect((await failure('../etc/passwd')).code).toBe(MappingErrorCode.NotFound);
+  });
+
+  it('fails a body that is not JSON with a reason instead of a parse error', async () => {
+    const err = await failureOf(sut.mapRaw('{"id": ', context('ok')));
+    expect(err.code).toBe(MappingErrorCode.Input);
+    expect(err.message).toContain('is not JSON');
+  });
+
+  it('stops a catastrophically backtracking mapping at the hard limit while the event loop keeps ticking', async () => {
+    await sut.map({ id: 'warm', name: 'up' }, context('ok'));
+    const loop = watchEventLoop();
+    const started = Date.now();
+    const err = await failureOf(sut.map({ s: 'a'.repeat(64) + '!' }, context('backtrack')));
+    const elapsed = Date.now() - started;
+    const longestGap = loop.stop();
+
+    expect(err.code).toBe(MappingErrorCode.Bounds);
+    expect(err.message).toContain(`ran longer than the ${MAPPING_LIMITS.hardTimeoutMs} ms hard limit`);
+    expect(elapsed).toBeGreaterThanOrEqual(MAPPING_LIMITS.hardTimeoutMs - 50);
+    expect(elapsed).toBeLessThan(MAPPING_LIMITS.hardTimeoutMs + 10_000);
+    expect(longestGap).toBeLessThan(500);
+    // The stopped thread was replaced: the pool still maps.
+    const [event] = await sut.map({ id: 'after', name: 'recovered' }, context('ok'));
+    expect(event.subject).toBe('tag:acme:after');
+  });
+
+  it('fails a body nested 100 000 deep on the depth bound, naming it', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const err = await failureOf(sut.mapRaw(deep, context('ok')));
+    expect(err.code).toBe(MappingErrorCode.Bounds);
+    expect(err.message).toContain(`nests deeper than ${MAPPING_LIMITS.maxInputDepth} levels`);
+
+    const parsed = JSON.parse(deep) as unknown;
+    expect((await failureOf(sut.map(parsed, context('ok')))).code).toBe(MappingErrorCode.Bounds);
+  });
+
+  it('accepts nesting up to the depth bound, brackets and escaped quotes inside strings not counted', async () => {
+    const nested =
+      '['.repeat(MAPPING_LIMITS.maxInputDepth - 1) + '"\\"[[[{{{"' + ']'.repeat(MAPPING_LIMITS.maxInputDepth - 1);
+    const [event] = await sut.mapRaw(`{"nested": ${nested}}`, context('echo'));
+    expect(event.data.name).toContain('"[[[{{{');
+
+    const oneTooDeep = `{"nested": ${'['.repeat(MAPPING_LIMITS.maxInputDepth)}1${']'.repeat(MAPPING_LIMITS.maxInputDepth)}}`;
+    expect((await failureOf(sut.mapRaw(oneTooDeep, context('echo')))).code).toBe(MappingErrorCode.Bounds);
+  });
+
+  it('bounds the input size, the number of events and the size of the output', async () => {
+    const big = JSON.stringify({ id: 'x', name: 'y'.repeat(MAPPING_LIMITS.maxInputBytes) });
+    const tooBig = await failureOf(sut.mapRaw(big, context('ok')));
+    expect(tooBig.code).toBe(MappingErrorCode.Bounds);
+    expect(tooBig.message).toContain(`above the ${MAPPING_LIMITS.maxInputBytes}-byte limit`);
+
+    const many = await failure('many');
+    expect(many.code).toBe(MappingErrorCode.Bounds);
+    expect(many.message).toContain(`101 events, above the limit of ${MAPPING_LIMITS.maxEvents}`);
+
+    const huge = await failure('huge');
+    expect(huge.code).toBe(MappingErrorCode.Bounds);
+    expect(huge.message).toContain('bytes of output');
+  });
+
+  it('runs concurrent tasks on its two threads, each with its own result, even while one thread is stuck', async () => {
+    const stuck = failureOf(sut.map({ s: 'a'.repeat(64) + '!' }, context('backtrack')));
+    const ids = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    const results = await Promise.all(ids.map((id) => sut.map({ id, name: `n-${id}` }, context('ok', `in_${id}`))));
+    expect(results.map(([event]) => [event.subject, event.data.name])).toEqual(
+      ids.map((id) => [`tag:acme:${id}`, `n-${id}`]),
+    );
+    expect(new Set(results.map(([event]) => event.id)).size).toBe(ids.length);
+    expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+  });
+
+  it('validates a Sales Ask body with 60 000 custom fields off the event loop, ending with a clear result', async () => {
+    const real = new MappingService(undefined, { threads: 1 });
+    try {
+      const salesask = (vendorEventType: string): MappingContext => ({
+        ...context(vendorEventType),
+        connector: 'salesask',
+      });
+      const samplePath = join(projectRoot(), 'connectors', 'salesask', 'samples', 'recording.processed.json');
+      const body = JSON.parse(readFileSync(samplePath, 'utf8')) as { data: Record<string, unknown> };
+      await real.map(body, salesask('recording.processed'));
+      for (let i = 0; i < 60_000; i++) body.data[`c${i}`] = `v${i}`;
+      const raw = Buffer.from(JSON.stringify(body));
+
+      const loop = watchEventLoop();
+      const outcome = await real.mapRaw(raw, salesask('recording.processed')).catch((err: unknown) => err);
+      expect(loop.stop()).toBeLessThan(500);
+
+      // Either it validates (60 000 custom fields, nothing lost) or it fails on a bound with its reason.
+      if (outcome instanceof MappingException) {
+        expect(outcome.code).toBe(MappingErrorCode.Bounds);
+        expect(outcome.message).toContain('salesask/recording.processed');
+      } else {
+        const [event] = outcome as Awaited<ReturnType<MappingService['map']>>;
+        expect(Object.keys(event.data.customFields as object).length).toBeGreaterThanOrEqual(60_000);
+      }
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('refuses work once closed, with an error that is not the event’s fault', async () => {
+    const closing = new MappingService(root, { threads: 1 });
+    await closing.map({ id: 'a', name: 'b' }, context('ok'));
+    await closing.close();
+    await expect(closing.map({ id: 'a', name: 'b' }, context('ok'))).rejects.toThrow('mapping pool is closed');
+    await expect(closing.map({ id: 'a', name: 'b' }, context('ok'))).rejects.not.toBeInstanceOf(MappingException);
   });
 });

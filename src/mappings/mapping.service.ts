@@ -1,47 +1,38 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import jsonata from 'jsonata';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateCloudEvent } from '../canonical/canonical-validator';
 import { CloudEvent } from '../canonical/cloud-event';
-import { stableId } from '../common/ids';
+import { sha256Hex } from '../common/ids';
 import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
+import { MappingPool, MappingPoolOptions } from './mapping.pool';
+import { MappingContext, MappingExpression } from './mapping.worker';
 
-/** Every evaluation is bounded (jsonata guardrails): a looping mapping fails its event, it never hangs a worker. */
-export const MAPPING_LIMITS = { timeoutMs: 1000, stackDepth: 500 };
-
-export interface MappingContext {
-  connector: string;
-  vendorEventType: string;
-  vendorEventId?: string;
-  inboundEventId: string;
-  sourceId: string;
-  receivedAt: Date;
-  occurredAt?: Date;
-  test: boolean;
-}
-
-/** What a mapping returns: one object or an array. The hub fills in the CloudEvents envelope around it. */
-interface MappedEvent {
-  type: string;
-  subject: string;
-  time?: string;
-  data: Record<string, unknown>;
-}
-
-type Compiled = ReturnType<typeof jsonata>;
+export { MAPPING_LIMITS } from './mapping.worker';
+export type { MappingContext } from './mapping.worker';
 
 /** Where mappings live; overridable so tests can load deliberately broken ones. */
 export const MAPPINGS_ROOT = Symbol('MAPPINGS_ROOT');
+/** Optional MappingPoolOptions (threads, hard limit, heap) for the worker-thread pool. */
+export const MAPPING_POOL_OPTIONS = Symbol('MAPPING_POOL_OPTIONS');
 
+/**
+ * Vendor body → validated canonical CloudEvents, through mappings/<connector>/<event>.jsonata.
+ * The files are read here, once; parsing, evaluation and validation run on MappingPool's worker threads, so a heavy
+ * payload or a runaway mapping never holds the HTTP event loop.
+ */
 @Injectable()
 export class MappingService {
   readonly root: string;
-  private readonly compiled = new Map<string, Compiled>();
+  private readonly pool: MappingPool;
+  private readonly expressions = new Map<string, MappingExpression>();
 
-  constructor(@Optional() @Inject(MAPPINGS_ROOT) root?: string) {
+  constructor(
+    @Optional() @Inject(MAPPINGS_ROOT) root?: string,
+    @Optional() @Inject(MAPPING_POOL_OPTIONS) poolOptions?: MappingPoolOptions,
+  ) {
     this.root = root ?? join(projectRoot(), 'mappings');
+    this.pool = new MappingPool(poolOptions);
   }
 
   /** Path of the mapping for (connector, vendor event type): mappings/<connector>/<event>.jsonata. */
@@ -52,71 +43,42 @@ export class MappingService {
     return join(this.root, connector, `${vendorEventType}.jsonata`);
   }
 
-  /** The pipeline's entry: the raw stored body. (Interim: the worker-thread pool replaces this.) */
+  /**
+   * Runs the mapping on the raw vendor body (UTF-8 JSON, as stored) and returns validated CloudEvents. Throws a
+   * MappingException with a clear reason for anything the event is at fault for, and MappingPoolClosedError
+   * (retry later) while the hub shuts down.
+   */
   async mapRaw(raw: Buffer | string, context: MappingContext): Promise<CloudEvent[]> {
-    return this.map(JSON.parse(raw.toString()), context);
+    return this.pool.run(this.expression(context.connector, context.vendorEventType), raw, context);
   }
 
-  async close(): Promise<void> {}
-
-  /** Runs the mapping and returns validated CloudEvents; throws MappingException with a clear reason otherwise. */
+  /** The same, from an already parsed body (cases, tests, preview). */
   async map(body: unknown, context: MappingContext): Promise<CloudEvent[]> {
-    const expression = this.compile(context.connector, context.vendorEventType);
-    let result: unknown;
+    let raw: string | undefined;
     try {
-      result = await expression.evaluate(body, {
-        connector: context.connector,
-        sourceId: context.sourceId,
-        receivedAt: context.receivedAt.toISOString(),
-        occurredAt: context.occurredAt?.toISOString(),
-        eventId: context.vendorEventId,
-      });
+      raw = JSON.stringify(body);
     } catch (err) {
-      throw this.evaluationError(context, err);
-    }
-    // Strip jsonata's sequence wrappers and undefined fields: what we store is plain JSON.
-    const plain = result === undefined ? undefined : (JSON.parse(JSON.stringify(result)) as unknown);
-    const items = (Array.isArray(plain) ? plain : plain === undefined ? [] : [plain]) as MappedEvent[];
-    if (!items.length) {
+      // A body nested too deep for the serialiser is the same fault mapRaw reports as a depth bound.
       throw new MappingException(
-        MappingErrorCode.Empty,
-        `Mapping ${context.connector}/${context.vendorEventType} produced no canonical event`,
+        err instanceof RangeError ? MappingErrorCode.Bounds : MappingErrorCode.Input,
+        `Body for mapping ${context.connector}/${context.vendorEventType} cannot be serialised: ${(err as Error).message}`,
       );
     }
-    return items.map((item, index) => this.toCloudEvent(item, index, context));
+    return this.mapRaw(raw ?? 'null', context);
   }
 
-  private toCloudEvent(item: MappedEvent, index: number, context: MappingContext): CloudEvent {
-    const time = item?.time ?? context.occurredAt?.toISOString() ?? context.receivedAt.toISOString();
-    const parsedTime = new Date(time);
-    const event: CloudEvent = {
-      specversion: '1.0',
-      id: stableId('evt', context.inboundEventId, index),
-      type: item?.type,
-      source: `switchboard/sources/${context.sourceId}`,
-      subject: item?.subject,
-      time: Number.isNaN(parsedTime.getTime()) ? time : parsedTime.toISOString(),
-      datacontenttype: 'application/json',
-      connector: context.connector,
-      vendoreventtype: context.vendorEventType,
-      ...(context.vendorEventId ? { vendoreventid: context.vendorEventId } : {}),
-      test: context.test,
-      data: item?.data,
-    };
-    const problems = validateCloudEvent(event);
-    if (problems.length) {
-      throw new MappingException(
-        MappingErrorCode.Invalid,
-        `Mapping ${context.connector}/${context.vendorEventType} output #${index} is not a valid canonical event: ${problems.join('; ')}`,
-      );
-    }
-    return event;
+  /**
+   * Terminates the worker threads. LifecycleService calls it once the normalize workers have drained (not a Nest
+   * destroy hook of its own, which could run while a mapping is still in flight).
+   */
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
-  /** Compiled once per (connector, event type) and cached. */
-  private compile(connector: string, vendorEventType: string): Compiled {
+  /** The file's text, read once per (connector, event type); a missing file is looked for again next time. */
+  private expression(connector: string, vendorEventType: string): MappingExpression {
     const path = this.mappingPath(connector, vendorEventType);
-    const cached = this.compiled.get(path);
+    const cached = this.expressions.get(path);
     if (cached) return cached;
     if (!existsSync(path)) {
       throw new MappingException(
@@ -124,44 +86,9 @@ export class MappingService {
         `No mapping for ${connector}/${vendorEventType} (expected mappings/${connector}/${vendorEventType}.jsonata)`,
       );
     }
-    let expression: Compiled;
-    try {
-      expression = jsonata(readFileSync(path, 'utf8'), {
-        timeout: MAPPING_LIMITS.timeoutMs,
-        stack: MAPPING_LIMITS.stackDepth,
-      });
-    } catch (err) {
-      throw new MappingException(
-        MappingErrorCode.Compile,
-        `Mapping ${connector}/${vendorEventType} does not compile: ${jsonataMessage(err)}`,
-      );
-    }
-    this.compiled.set(path, expression);
+    const source = readFileSync(path, 'utf8');
+    const expression = { key: sha256Hex(source), name: `${connector}/${vendorEventType}`, source };
+    this.expressions.set(path, expression);
     return expression;
   }
-
-  private evaluationError(context: MappingContext, err: unknown): MappingException {
-    const code = (err as { code?: string })?.code;
-    const name = `${context.connector}/${context.vendorEventType}`;
-    if (code === 'D1012') {
-      return new MappingException(
-        MappingErrorCode.Bounds,
-        `Mapping ${name} ran longer than ${MAPPING_LIMITS.timeoutMs} ms`,
-      );
-    }
-    if (code === 'D1011' || err instanceof RangeError) {
-      return new MappingException(
-        MappingErrorCode.Bounds,
-        `Mapping ${name} recursed deeper than ${MAPPING_LIMITS.stackDepth} levels`,
-      );
-    }
-    return new MappingException(MappingErrorCode.Evaluate, `Mapping ${name} failed: ${jsonataMessage(err)}`);
-  }
-}
-
-function jsonataMessage(err: unknown): string {
-  const e = err as { code?: string; message?: string; position?: number };
-  return [e?.message ?? String(err), e?.code ? `(${e.code}${e.position !== undefined ? ` at ${e.position}` : ''})` : '']
-    .filter(Boolean)
-    .join(' ');
 }

@@ -4,6 +4,8 @@ import { MappingService } from './mapping.service';
 /** DESIGN §4: every event about one call or meeting, from initiated to transcribed, shares one activity subject. */
 const registry = new ConnectorRegistry();
 const mappings = new MappingService();
+// Its worker threads are idle and unref'd, but --runInBand runs every file in one process: stop them.
+afterAll(() => mappings.close());
 
 async function subjectsOf(connectorId: string, files: string[]): Promise<string[]> {
   const connector = registry.get(connectorId);

@@ -11,6 +11,7 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DestinationService } from '../destinations/destination.service';
 import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
+import { MappingUnavailableError } from '../mappings/mapping.pool';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
@@ -111,7 +112,7 @@ export class NormalizeJob extends WorkerHost implements OnApplicationBootstrap {
     err: unknown,
     during: string,
   ): Promise<NormalizeOutcome> {
-    if (isTransientError(err)) throw err;
+    if (isTransientError(err) || err instanceof MappingUnavailableError) throw err;
     const message = err instanceof Error ? err.message : String(err);
     return this.fail(inbound, connector, `normalisation failed while ${during}: ${message}`);
   }

@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import type { CloudEvent } from '../canonical/cloud-event';
+import { MappingErrorCode, MappingException } from './mapping.exception';
+import {
+  inputTooLarge,
+  MAPPING_LIMITS,
+  MappingContext,
+  MappingExpression,
+  MappingOutcome,
+  MappingTask,
+  TaskStartedMessage,
+} from './mapping.worker';
+
+export interface MappingPoolOptions {
+  /** Worker threads; default 2, at least 1. They start with the first task and stay while the pool lives. */
+  threads?: number;
+  /** Wall-clock limit of one task once it runs; the thread is terminated and replaced when it is hit. */
+  hardTimeoutMs?: number;
+  /**
+   * Old-generation heap of each thread (V8's default when unset). Off by default: Node enforces it best-effort
+   * (nodejs/node#47224) — many small allocations end the thread with ERR_WORKER_OUT_OF_MEMORY, but one array grown
+   * past the limit aborts the whole process, and at 64 MB a 9-million-item jsonata range did exactly that here.
+   * The time limits already bound how much a mapping can allocate.
+   */
+  heapMb?: number;
+}
+
+interface RunningTask {
+  abort: AbortController;
+  /** Set once the thread reports that the task started. */
+  deadline?: NodeJS.Timeout;
+}
+
+/**
+ * Thrown (not a MappingException) when the pool cannot run a task — it is closing, or a thread died before it
+ * started the task: the event is not at fault and must be retried later.
+ */
+export class MappingUnavailableError extends Error {
+  override name = 'MappingUnavailableError';
+}
+
+export class MappingPoolClosedError extends MappingUnavailableError {
+  constructor() {
+    super('mapping pool is closed');
+  }
+}
+
+/**
+ * Runs mapping tasks (mapping.worker.ts) on a few worker threads with piscina.
+ *
+ * The hard deadline: piscina rejects a task whose AbortSignal fires with an AbortError and, when the task is already
+ * running, terminates its thread and starts a replacement (piscina 5 `runTask` → `taskInfo.onAbort` →
+ * `_removeWorker` + `_ensureMinimumWorkers`). The deadline starts when the thread reports that the task started,
+ * not when it was queued, so a burst waiting for a free thread (or a thread still booting) is not failed for it.
+ */
+export class MappingPool {
+  readonly threads: number;
+  readonly hardTimeoutMs: number;
+  readonly heapMb?: number;
+  private piscina?: Piscina<MappingTask, MappingOutcome>;
+  private closed = false;
+  private nextTaskId = 1;
+  private readonly running = new Map<number, RunningTask>();
+
+  constructor(options: MappingPoolOptions = {}) {
+    this.threads = Math.max(1, Math.floor(options.threads ?? 2));
+    this.hardTimeoutMs = options.hardTimeoutMs ?? MAPPING_LIMITS.hardTimeoutMs;
+    this.heapMb = options.heapMb;
+  }
+
+  /** Maps one raw body; resolves with validated CloudEvents or rejects with a MappingException naming the reason. */
+  async run(
+    expression: MappingExpression,
+    raw: Buffer | Uint8Array | string,
+    context: MappingContext,
+  ): Promise<CloudEvent[]> {
+    if (this.closed) throw new MappingPoolClosedError();
+    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+    if (size > MAPPING_LIMITS.maxInputBytes) throw inputTooLarge(expression.name, size);
+    // A private copy is transferred, not cloned: the caller's Buffer may be a view on a shared pool slab.
+    const body = typeof raw === 'string' ? new TextEncoder().encode(raw) : new Uint8Array(raw);
+
+    const taskId = this.nextTaskId++;
+    const entry: RunningTask = { abort: new AbortController() };
+    this.running.set(taskId, entry);
+    let outcome: MappingOutcome;
+    try {
+      outcome = await this.pool().run(
+        { expression, body, context, taskId },
+        { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
+      );
+    } catch (err) {
+      throw this.taskError(expression.name, entry, err);
+    } finally {
+      clearTimeout(entry.deadline);
+      this.running.delete(taskId);
+    }
+    if (!outcome.ok) throw new MappingException(outcome.code, outcome.reason);
+    return outcome.events;
+  }
+
+  /** Terminates every thread; tasks still running fail with MappingPoolClosedError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const piscina = this.piscina;
+    this.piscina = undefined;
+    await piscina?.destroy();
+  }
+
+  private pool(): Piscina<MappingTask, MappingOutcome> {
+    if (!this.piscina) {
+      this.piscina = new Piscina<MappingTask, MappingOutcome>({
+        filename: workerFilename(),
+        minThreads: this.threads,
+        maxThreads: this.threads,
+        // Callers bound their own concurrency (the normalize worker's); piscina's default queue of threads² would
+        // reject a burst instead of queueing it.
+        maxQueue: Infinity,
+        ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
+      });
+      this.piscina.on('message', (message: Partial<TaskStartedMessage>) => this.started(message));
+      // A thread that dies between tasks is replaced by piscina; its error must not crash the process.
+      this.piscina.on('error', () => undefined);
+    }
+    return this.piscina;
+  }
+
+  private started(message: Partial<TaskStartedMessage>): void {
+    const entry = message?.mappingTaskStarted === undefined ? undefined : this.running.get(message.mappingTaskStarted);
+    if (!entry || entry.deadline) return;
+    entry.deadline = setTimeout(() => entry.abort.abort(), this.hardTimeoutMs);
+  }
+
+  private taskError(name: string, task: RunningTask, err: unknown): Error {
+    if (task.abort.signal.aborted) {
+      return new MappingException(
+        MappingErrorCode.Bounds,
+        `Mapping ${name} ran longer than the ${this.hardTimeoutMs} ms hard limit; its worker thread was stopped`,
+      );
+    }
+    if (this.closed) return new MappingPoolClosedError();
+    // A thread that never started the task (its bootstrap failed) says nothing about the event: retry it later.
+    if (!task.deadline) {
+      return new MappingUnavailableError(`mapping worker thread failed before running ${name}: ${messageOf(err)}`);
+    }
+    if ((err as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new MappingException(
+        MappingErrorCode.Bounds,
+        `Mapping ${name} ran out of worker heap${this.heapMb ? ` (${this.heapMb} MB)` : ''}; its worker thread was stopped`,
+      );
+    }
+    return new MappingException(
+      MappingErrorCode.Evaluate,
+      `Mapping ${name} crashed its worker thread: ${messageOf(err)}`,
+    );
+  }
+}
+
+/**
+ * Compiled (dist/), the worker is the sibling .js file. Under ts-node or Jest this module is .ts and a new thread
+ * has none of the parent's require hooks, so a small .js bootstrap registers ts-node in the thread first.
+ */
+function workerFilename(): string {
+  const compiled = join(__dirname, 'mapping.worker.js');
+  if (!__filename.endsWith('.ts') && existsSync(compiled)) return compiled;
+  return join(__dirname, 'mapping.worker.ts-node.js');
+}
+
+function messageOf(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}

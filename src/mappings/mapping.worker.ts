@@ -1,0 +1,256 @@
+// class-transformer reads decorator metadata in the canonical entities; a worker thread starts without the polyfill.
+import 'reflect-metadata';
+import jsonata from 'jsonata';
+import { parentPort } from 'node:worker_threads';
+import { validateCloudEvent } from '../canonical/canonical-validator';
+import type { CloudEvent } from '../canonical/cloud-event';
+import { stableId } from '../common/ids';
+import { MappingErrorCode, MappingException } from './mapping.exception';
+
+/*
+ * The body of one mapping task: parse the raw vendor body, evaluate the JSONata expression, wrap each item in the
+ * CloudEvents envelope and validate it. It runs in a worker thread of MappingPool (piscina loads this file), so a
+ * heavy payload or a runaway expression never holds the HTTP event loop; it can also run in-process (benchmarks).
+ * Every failure comes back as data ({ok: false, code, reason}): an Error crossing the thread boundary loses its class.
+ */
+
+/**
+ * Every evaluation is bounded. jsonata's own guards (timeoutMs, stackDepth) are cooperative: a regular expression
+ * that backtracks for minutes never yields to them, so MappingPool also stops the thread at hardTimeoutMs.
+ * maxInputBytes sits above ingest's 1 MiB body limit: anything ingest accepted is mapped; it bounds bodies that
+ * reach the mapper some other way (re-normalise after a limit change, preview).
+ */
+export const MAPPING_LIMITS = {
+  timeoutMs: 1000,
+  stackDepth: 500,
+  hardTimeoutMs: 2000,
+  maxInputBytes: 2 * 1024 * 1024,
+  maxInputDepth: 64,
+  maxEvents: 100,
+  maxOutputBytes: 2 * 1024 * 1024,
+};
+
+export interface MappingContext {
+  connector: string;
+  vendorEventType: string;
+  vendorEventId?: string;
+  inboundEventId: string;
+  sourceId: string;
+  receivedAt: Date;
+  occurredAt?: Date;
+  test: boolean;
+}
+
+/** The expression's text travels with each task; `key` (a hash of the text) names it in each thread's cache. */
+export interface MappingExpression {
+  key: string;
+  /** `<connector>/<event type>` or an override's name: used in failure reasons. */
+  name: string;
+  source: string;
+}
+
+export interface MappingTask {
+  expression: MappingExpression;
+  /** The raw vendor body, UTF-8 JSON. */
+  body: Uint8Array;
+  context: MappingContext;
+  /** Set by MappingPool: the thread reports it as soon as the task starts, which starts the hard deadline. */
+  taskId?: number;
+}
+
+export type MappingOutcome = { ok: true; events: CloudEvent[] } | { ok: false; code: MappingErrorCode; reason: string };
+
+/** The message a worker thread posts when a task starts running (piscina re-emits it as the pool's 'message'). */
+export interface TaskStartedMessage {
+  mappingTaskStarted: number;
+}
+
+/** What a mapping returns: one object or an array. The hub fills in the CloudEvents envelope around it. */
+interface MappedEvent {
+  type: string;
+  subject: string;
+  time?: string;
+  data: Record<string, unknown>;
+}
+
+type Compiled = ReturnType<typeof jsonata>;
+
+/** Per thread; bounded because override texts (later: from Postgres) can change without a restart. */
+const compiled = new Map<string, Compiled | MappingException>();
+const MAX_COMPILED = 256;
+
+export default async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
+  if (task.taskId !== undefined)
+    parentPort?.postMessage({ mappingTaskStarted: task.taskId } satisfies TaskStartedMessage);
+  try {
+    return { ok: true, events: await mapBody(task) };
+  } catch (err) {
+    const failure = asMappingException(task.expression.name, err);
+    return { ok: false, code: failure.code, reason: failure.message };
+  }
+}
+
+async function mapBody({ expression, body, context }: MappingTask): Promise<CloudEvent[]> {
+  const name = expression.name;
+  if (body.byteLength > MAPPING_LIMITS.maxInputBytes) throw inputTooLarge(name, body.byteLength);
+  // Checked on the bytes before parsing: a body nested 100 000 deep parses, then overflows every recursive walk.
+  if (nestingExceeds(body, MAPPING_LIMITS.maxInputDepth)) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Body for mapping ${name} nests deeper than ${MAPPING_LIMITS.maxInputDepth} levels`,
+    );
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new MappingException(
+      MappingErrorCode.Input,
+      `Body for mapping ${name} is not JSON: ${(err as Error).message}`,
+    );
+  }
+
+  const compiledExpression = compile(expression);
+  let result: unknown;
+  try {
+    result = await compiledExpression.evaluate(input, {
+      connector: context.connector,
+      sourceId: context.sourceId,
+      receivedAt: context.receivedAt.toISOString(),
+      occurredAt: context.occurredAt?.toISOString(),
+      eventId: context.vendorEventId,
+    });
+  } catch (err) {
+    throw evaluationError(name, err);
+  }
+
+  // Strip jsonata's sequence wrappers and undefined fields: what we store is plain JSON.
+  const json = result === undefined ? undefined : JSON.stringify(result);
+  if (json !== undefined && Buffer.byteLength(json) > MAPPING_LIMITS.maxOutputBytes) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Mapping ${name} produced ${Buffer.byteLength(json)} bytes of output, above the ${MAPPING_LIMITS.maxOutputBytes}-byte limit`,
+    );
+  }
+  const plain = json === undefined ? undefined : (JSON.parse(json) as unknown);
+  const items = (Array.isArray(plain) ? plain : plain === undefined ? [] : [plain]) as MappedEvent[];
+  if (!items.length) {
+    throw new MappingException(MappingErrorCode.Empty, `Mapping ${name} produced no canonical event`);
+  }
+  if (items.length > MAPPING_LIMITS.maxEvents) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Mapping ${name} produced ${items.length} events, above the limit of ${MAPPING_LIMITS.maxEvents}`,
+    );
+  }
+  return items.map((item, index) => toCloudEvent(name, item, index, context));
+}
+
+function toCloudEvent(name: string, item: MappedEvent, index: number, context: MappingContext): CloudEvent {
+  const time = item?.time ?? context.occurredAt?.toISOString() ?? context.receivedAt.toISOString();
+  const parsedTime = new Date(time);
+  const event: CloudEvent = {
+    specversion: '1.0',
+    id: stableId('evt', context.inboundEventId, index),
+    type: item?.type,
+    source: `switchboard/sources/${context.sourceId}`,
+    subject: item?.subject,
+    time: Number.isNaN(parsedTime.getTime()) ? time : parsedTime.toISOString(),
+    datacontenttype: 'application/json',
+    connector: context.connector,
+    vendoreventtype: context.vendorEventType,
+    ...(context.vendorEventId ? { vendoreventid: context.vendorEventId } : {}),
+    test: context.test,
+    data: item?.data,
+  };
+  const problems = validateCloudEvent(event);
+  if (problems.length) {
+    throw new MappingException(
+      MappingErrorCode.Invalid,
+      `Mapping ${name} output #${index} is not a valid canonical event: ${problems.join('; ')}`,
+    );
+  }
+  return event;
+}
+
+/** Compiled once per thread and expression text; a text that does not compile fails the same way every time. */
+function compile(expression: MappingExpression): Compiled {
+  let entry = compiled.get(expression.key);
+  if (!entry) {
+    try {
+      entry = jsonata(expression.source, { timeout: MAPPING_LIMITS.timeoutMs, stack: MAPPING_LIMITS.stackDepth });
+    } catch (err) {
+      entry = new MappingException(
+        MappingErrorCode.Compile,
+        `Mapping ${expression.name} does not compile: ${jsonataMessage(err)}`,
+      );
+    }
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(expression.key, entry);
+  }
+  if (entry instanceof MappingException) throw entry;
+  return entry;
+}
+
+/**
+ * True when the JSON text opens more than `limit` arrays/objects at once. Works on the UTF-8 bytes: every byte of a
+ * multi-byte character is >= 0x80, so it never looks like a quote, backslash or bracket.
+ */
+export function nestingExceeds(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+export function inputTooLarge(name: string, bytes: number): MappingException {
+  return new MappingException(
+    MappingErrorCode.Bounds,
+    `Body for mapping ${name} is ${bytes} bytes, above the ${MAPPING_LIMITS.maxInputBytes}-byte limit`,
+  );
+}
+
+function evaluationError(name: string, err: unknown): MappingException {
+  const code = (err as { code?: string })?.code;
+  if (code === 'D1012') {
+    return new MappingException(
+      MappingErrorCode.Bounds,
+      `Mapping ${name} ran longer than ${MAPPING_LIMITS.timeoutMs} ms`,
+    );
+  }
+  if (code === 'D1011' || err instanceof RangeError) {
+    return new MappingException(
+      MappingErrorCode.Bounds,
+      `Mapping ${name} recursed deeper than ${MAPPING_LIMITS.stackDepth} levels`,
+    );
+  }
+  return new MappingException(MappingErrorCode.Evaluate, `Mapping ${name} failed: ${jsonataMessage(err)}`);
+}
+
+/** Anything else thrown on the way (a stack overflow while serialising, a validator bug) still fails with a reason. */
+function asMappingException(name: string, err: unknown): MappingException {
+  if (err instanceof MappingException) return err;
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new MappingException(MappingErrorCode.Bounds, `Mapping ${name} exhausted the stack: ${err.message}`);
+  }
+  return new MappingException(MappingErrorCode.Evaluate, `Mapping ${name} failed: ${(err as Error)?.message ?? err}`);
+}
+
+function jsonataMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string; position?: number };
+  return [e?.message ?? String(err), e?.code ? `(${e.code}${e.position !== undefined ? ` at ${e.position}` : ''})` : '']
+    .filter(Boolean)
+    .join(' ');
+}

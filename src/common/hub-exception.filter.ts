@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from './logger';
 import { HubException } from './hub.exception';
 import { correlationIdOf } from './correlation';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface ErrorBody {
@@ -26,6 +27,9 @@ const REASONS: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** Same as ingest's 503 (IngestException StoreUnavailable): long enough for a restart or failover. */
+const DATABASE_RETRY_AFTER_SECONDS = '30';
 
 /**
  * One response shape everywhere (DESIGN §7): `{statusCode, error, message, correlationId}`.
@@ -82,6 +86,15 @@ export class HubExceptionFilter implements ExceptionFilter {
       fastifyError.statusCode < 500
     ) {
       return { status: fastifyError.statusCode, message: fastifyMessage(fastifyError), headers: {} };
+    }
+    // Postgres unreachable or refusing connections is transient: 503 tells the client to come back, as ingest does
+    // (DESIGN §6). The message is the same whatever the driver said, so nothing internal leaks.
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        message: 'Storage is unavailable; retry later',
+        headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS },
+      };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
   }

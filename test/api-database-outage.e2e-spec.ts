@@ -37,17 +37,17 @@ describe('management API during a database outage e2e', () => {
       [hub.databaseName],
     );
 
-    const calls = [
-      () => hub.api().get('/api/sources'),
-      () => hub.api().get(`/api/sources/${sourceId}`),
-      () => hub.api().get('/api/events'),
-      () => hub.api().get('/api/destinations'),
-      () => hub.api().post('/api/sources').send({ name: 'During outage', connector: 'salesask' }),
-      () => hub.api().patch(`/api/sources/${sourceId}`).send({ name: 'Renamed' }),
+    const calls: [string, () => ReturnType<ReturnType<TestHub['api']>['get']>][] = [
+      ['list sources', () => hub.api().get('/api/sources')],
+      ['get source', () => hub.api().get(`/api/sources/${sourceId}`)],
+      ['list events', () => hub.api().get('/api/events')],
+      ['list destinations', () => hub.api().get('/api/destinations')],
+      ['create source', () => hub.api().post('/api/sources').send({ name: 'During outage', connector: 'salesask' })],
+      ['update source', () => hub.api().patch(`/api/sources/${sourceId}`).send({ name: 'Renamed' })],
     ];
-    for (const call of calls) {
+    for (const [what, call] of calls) {
       const answer = await call();
-      expect({ url: answer.req.path, status: answer.status }).toEqual({ url: answer.req.path, status: 503 });
+      expect({ what, status: answer.status }).toEqual({ what, status: 503 });
       expect(answer.headers['retry-after']).toBe('30');
       expect(answer.body).toEqual({
         statusCode: 503,

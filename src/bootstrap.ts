@@ -32,6 +32,7 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
     abortOnError: false,
   });
   installBodyParsing(app.getHttpAdapter().getInstance());
+  rejectNulInUrls(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HubExceptionFilter(app.get(HttpAdapterHost), logger, app.get(MetricsService)));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
@@ -84,6 +85,19 @@ function installBodyParsing(fastify: FastifyInstance): void {
     } catch {
       done(badRequest('Body is not valid JSON'), undefined);
     }
+  });
+}
+
+/**
+ * A NUL in a path parameter or query value reaches Postgres, whose text columns cannot hold it, and the query
+ * fails with a 500. /hooks is left alone: there an id with a NUL is simply an unknown source (404, DESIGN §7).
+ */
+function rejectNulInUrls(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    if (!isHookRoute(req.url) && /%00/i.test(req.url)) {
+      return done(badRequest('URL must not contain NUL characters (%00)'));
+    }
+    done();
   });
 }
 

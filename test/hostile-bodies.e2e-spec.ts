@@ -119,6 +119,24 @@ describe('hostile bodies e2e', () => {
       }
     });
 
+    it.each([
+      ['get', '/api/events/%00'],
+      ['get', '/api/events?sourceId=%00'],
+      ['get', '/api/sources/src_%00'],
+      ['patch', '/api/sources/src_%00'],
+      ['get', '/api/destinations/%00'],
+      ['post', '/api/events/in_x%00/renormalize'],
+    ] as const)('answers 400 to a NUL in the URL: %s %s', async (method, path) => {
+      const answer = await hub.api()[method](path).send({});
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'URL must not contain NUL characters (%00)',
+        correlationId: expect.any(String),
+      });
+    });
+
     it('still accepts a body nested exactly 64 deep where the route allows it', async () => {
       const verification = JSON.parse(`${'{"a": '.repeat(62)}1${'}'.repeat(62)}`);
       await hub

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { generateCorrelationId } from './common/correlation';
 import { HubExceptionFilter } from './common/hub-exception.filter';
+import { MAX_JSON_DEPTH, scanJson } from './common/json-depth';
 import { PinoNestLogger } from './common/logger';
 import { HubConfig } from './config/hub-config';
 import { MetricsService } from './metrics/metrics.service';
@@ -31,6 +32,7 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
     abortOnError: false,
   });
   installBodyParsing(app.getHttpAdapter().getInstance());
+  rejectNulInUrls(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HubExceptionFilter(app.get(HttpAdapterHost), logger, app.get(MetricsService)));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
@@ -70,10 +72,33 @@ function installBodyParsing(fastify: FastifyInstance): void {
     if (!/^application\/([\w.+-]+\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
       return done(Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415 }), undefined);
     }
+    const text = buffer.toString('utf8');
+    // Checked before parsing: recursive code downstream (validation, pg) overflows on deep bodies, and Postgres
+    // text and jsonb columns cannot hold U+0000, so both would otherwise end as a 500 after the parse.
+    const scan = scanJson(text, MAX_JSON_DEPTH);
+    if (scan.depth > MAX_JSON_DEPTH) {
+      return done(badRequest(`Body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    }
+    if (scan.nul) return done(badRequest('Body must not contain NUL characters (U+0000)'), undefined);
     try {
-      done(null, JSON.parse(buffer.toString('utf8')));
+      done(null, JSON.parse(text));
     } catch {
-      done(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 }), undefined);
+      done(badRequest('Body is not valid JSON'), undefined);
     }
   });
 }
+
+/**
+ * A NUL in a path parameter or query value reaches Postgres, whose text columns cannot hold it, and the query
+ * fails with a 500. /hooks is left alone: there an id with a NUL is simply an unknown source (404, DESIGN §7).
+ */
+function rejectNulInUrls(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    if (!isHookRoute(req.url) && /%00/i.test(req.url)) {
+      return done(badRequest('URL must not contain NUL characters (%00)'));
+    }
+    done();
+  });
+}
+
+const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 });

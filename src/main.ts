@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { createHttpApp, createWorkerContext } from './bootstrap';
 import { createRootLogger } from './common/logger';
 import { ConfigError, loadConfig } from './config/hub-config';
@@ -21,8 +22,14 @@ async function main(): Promise<void> {
     return;
   }
   const app = await createHttpApp(config, logger);
-  await app.listen({ port: config.port, host: '0.0.0.0' });
-  logger.info({ role: config.role, port: config.port }, `switchboard listening on http://127.0.0.1:${config.port}`);
+  await app.listen({ port: config.port, host: config.host });
+  // Log what the socket is bound to (HOST may be a name, PORT may be 0), not what the config asked for.
+  const bound = app.getHttpServer().address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  logger.info(
+    { role: config.role, host: bound.address, port: bound.port },
+    `switchboard listening on http://${host}:${bound.port}`,
+  );
 }
 
 main().catch((err: unknown) => {

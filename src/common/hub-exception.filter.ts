@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from './logger';
 import { HubException } from './hub.exception';
 import { correlationIdOf } from './correlation';
+import { isDatabaseUnavailable } from './database-unavailable';
+import { loggableUrl } from './source-fingerprint';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface ErrorBody {
@@ -27,6 +29,9 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Same as ingest's 503 (IngestException StoreUnavailable): long enough for a restart or failover. */
+const DATABASE_RETRY_AFTER_SECONDS = '30';
+
 /**
  * One response shape everywhere (DESIGN §7): `{statusCode, error, message, correlationId}`.
  * Unknown errors become a 500 that reveals nothing internal; the detail goes to the log only.
@@ -49,7 +54,17 @@ export class HubExceptionFilter implements ExceptionFilter {
       this.metrics.ingested.inc({ connector: '', outcome: 'rejected', reason: 'payload_too_large' });
     }
     if (status >= 500) {
-      this.logger.error({ err: exception, correlationId, url: request?.url }, 'request failed');
+      this.logger.error(
+        // `error`, not `err`: pino's err serializer would label this plain object "Object". A Nest middleware
+        // (the source lookup) sees the raw request, whose url middie stripped to "/"; originalUrl keeps it.
+        {
+          error: loggableError(exception),
+          correlationId,
+          method: request?.method,
+          url: loggableUrl(request?.originalUrl ?? request?.url),
+        },
+        'request failed',
+      );
     }
     const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message, correlationId };
     const response = ctx.getResponse();
@@ -83,8 +98,27 @@ export class HubExceptionFilter implements ExceptionFilter {
     ) {
       return { status: fastifyError.statusCode, message: fastifyMessage(fastifyError), headers: {} };
     }
+    // Postgres unreachable or refusing connections is transient: 503 tells the client to come back, as ingest does
+    // (DESIGN §6). The message is the same whatever the driver said, so nothing internal leaks.
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        message: 'Storage is unavailable; retry later',
+        headers: { 'retry-after': DATABASE_RETRY_AFTER_SECONDS },
+      };
+    }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
   }
+}
+
+/**
+ * The error without its enumerable extras: a TypeORM QueryFailedError carries `parameters` (source ids, raw
+ * bodies, headers) and pg errors a `detail` with key values, none of which belong in a log.
+ */
+function loggableError(exception: unknown): Record<string, unknown> {
+  if (!(exception instanceof Error)) return { type: typeof exception, message: String(exception) };
+  const { code } = exception as { code?: unknown };
+  return { type: exception.name, message: exception.message, code, stack: exception.stack };
 }
 
 function flatten(message: unknown): string {

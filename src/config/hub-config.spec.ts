@@ -24,6 +24,7 @@ describe(loadConfig.name, () => {
     const sut = loadConfig({});
     expect(sut).toMatchObject({
       port: 3000,
+      host: '127.0.0.1',
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/switchboard',
       redisUrl: 'redis://127.0.0.1:6379',
       queuePrefix: 'switchboard',
@@ -42,6 +43,8 @@ describe(loadConfig.name, () => {
 
   it.each([
     ['PORT', 'abc'],
+    ['HOST', 'not a host'],
+    ['HOST', 'http://0.0.0.0'],
     ['HUB_ROLE', 'boss'],
     ['HUB_RETRY_SCHEDULE', '1,x'],
     ['HUB_OUTBOUND_ALLOW', 'not-a-cidr'],
@@ -116,6 +119,10 @@ describe(loadConfig.name, () => {
       publicUrl: 'https://hub.example.com',
       production: true,
     });
+  });
+
+  it.each(['0.0.0.0', '::', '::1', '10.1.2.3', 'localhost', 'hub.internal'])('accepts HOST=%s', (host) => {
+    expect(loadConfig({ HOST: ` ${host} ` }).host).toBe(host);
   });
 
   it('refuses production without HUB_ENCRYPTION_KEY, naming the variable', () => {

@@ -1,5 +1,17 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  isFQDN,
+  isIP,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  validateSync,
+} from 'class-validator';
 import * as ipaddr from 'ipaddr.js';
 
 /** Standard Webhooks retry schedule (DESIGN §5): immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
@@ -9,6 +21,17 @@ export type HubRole = 'api' | 'worker' | 'all';
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+
+/** An IP address or a host name (`localhost` included): what `server.listen({ host })` accepts. */
+const IsListenHost = () =>
+  ValidateBy({
+    name: 'isListenHost',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && (isIP(value) || isFQDN(value, { require_tld: false, allow_underscores: false })),
+      defaultMessage: () => 'must be an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0',
+    },
+  });
 
 /**
  * The whole environment, validated once at boot (STYLE habit 2). Every field is the raw variable;
@@ -20,6 +43,11 @@ class HubEnvironment {
   @Min(0)
   @Max(65535)
   PORT = 3000;
+
+  /** Loopback by default, so a newcomer's hub is not reachable from the network until they say so. */
+  @Transform(trimmed)
+  @IsListenHost()
+  HOST = '127.0.0.1';
 
   @Transform(trimmed)
   @Matches(/^postgres(ql)?:\/\/.+\/[^/?]+/, { message: 'must be a postgres:// URL that names a database' })
@@ -96,6 +124,8 @@ class HubEnvironment {
 
 export interface HubConfig {
   port: number;
+  /** The address the HTTP server binds. */
+  host: string;
   databaseUrl: string;
   redisUrl: string;
   apiKey?: string;
@@ -150,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
 
   return {
     port: raw.PORT,
+    host: raw.HOST,
     databaseUrl: raw.DATABASE_URL,
     redisUrl: raw.REDIS_URL,
     apiKey: raw.HUB_API_KEY,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CanonicalEventService } from '../canonical/canonical-event.service';
+import { scanJson } from '../common/json-depth';
 import { DeliveryService } from '../delivery/delivery.service';
 import { InboundEventService, InboundEventSummary } from '../ingest/inbound-event.service';
 import { PipelineQueue } from '../pipeline/pipeline.queue';
@@ -27,7 +28,7 @@ export class EventsService {
     return {
       ...compact(summary),
       headers,
-      payload: parseOrText(body),
+      ...renderPayload(body),
       canonical,
       deliveries,
     };
@@ -53,10 +54,26 @@ function compact<T extends object>(row: T): T {
   return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null && v !== undefined)) as T;
 }
 
-function parseOrText(body: Buffer): unknown {
+/**
+ * Deepest payload rendered as JSON. Serialising the response recurses once per level, so a vendor body nested
+ * 100 000 deep (accepted at /hooks, which stores bytes as received) would overflow the stack and answer 500.
+ */
+export const MAX_RENDERED_PAYLOAD_DEPTH = 512;
+
+export interface RenderedPayload {
+  /** `json`: `payload` is the parsed body. `text`: the raw body as a string (not JSON, or too deep to render). */
+  payloadFormat: 'json' | 'text';
+  payload: unknown;
+}
+
+function renderPayload(body: Buffer): RenderedPayload {
+  const text = body.toString('utf8');
+  if (scanJson(text, MAX_RENDERED_PAYLOAD_DEPTH).depth > MAX_RENDERED_PAYLOAD_DEPTH) {
+    return { payloadFormat: 'text', payload: text };
+  }
   try {
-    return JSON.parse(body.toString('utf8'));
+    return { payloadFormat: 'json', payload: JSON.parse(text) };
   } catch {
-    return body.toString('utf8');
+    return { payloadFormat: 'text', payload: text };
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
+import { sourceFingerprint } from '../common/source-fingerprint';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
 import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
@@ -45,7 +46,10 @@ export class IngestService {
     const connector = this.connectors.get(source.entity.connector);
     const reject = (code: IngestErrorCode, message: string): never => {
       this.metrics.ingested.inc({ connector: connector.id, outcome: 'rejected', reason: code });
-      this.logger.info({ sourceId: source.entity.id, connector: connector.id, reason: code }, `rejected: ${message}`);
+      this.logger.info(
+        { source: sourceFingerprint(source.entity.id), connector: connector.id, reason: code },
+        `rejected: ${message}`,
+      );
       throw new IngestException(code, message);
     };
 
@@ -159,7 +163,10 @@ export class IngestService {
       );
       return { id: existing[0].id, duplicate: true };
     } catch (err) {
-      this.logger.error({ err: (err as Error).message, sourceId }, 'could not store inbound event');
+      this.logger.error(
+        { err: (err as Error).message, source: sourceFingerprint(sourceId) },
+        'could not store inbound event',
+      );
       throw new IngestException(IngestErrorCode.StoreUnavailable, 'Storage is unavailable; retry later');
     }
   }

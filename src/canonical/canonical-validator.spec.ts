@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { validateCloudEvent } from './canonical-validator';
+import { SUBJECT_MAX_LENGTH, validateCloudEvent } from './canonical-validator';
 import { CloudEvent } from './cloud-event';
 
 function activityCompleted(data: Record<string, unknown> = {}, envelope: Partial<CloudEvent> = {}): CloudEvent {
@@ -99,6 +99,12 @@ describe(validateCloudEvent.name, () => {
 
     it('accepts a vendor id that contains colons', () => {
       expect(validateCloudEvent(activityCompleted({}, { subject: 'activity:telephony:pbx:1' }))).toEqual([]);
+    });
+
+    it('refuses a subject too long to index (a vendor id of a megabyte)', () => {
+      const subject = `activity:telephony:${'9'.repeat(SUBJECT_MAX_LENGTH)}`;
+      const problems = validateCloudEvent(activityCompleted({}, { subject }));
+      expect(problems).toEqual([expect.stringMatching(/^subject: .*shorter than or equal to 512 characters/)]);
     });
 
     it('refuses an entity without its id, naming data.id', () => {

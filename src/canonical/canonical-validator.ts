@@ -7,12 +7,15 @@ import {
   IsOptional,
   IsString,
   Matches,
+  MaxLength,
   ValidateBy,
   validateSync,
   ValidationError,
 } from 'class-validator';
 import { CANONICAL_TYPES, CloudEvent, SUBJECT_ENTITIES } from './cloud-event';
 import { entityClassFor } from './canonical-entities';
+
+export const SUBJECT_MAX_LENGTH = 512;
 
 const SUBJECT = new RegExp(`^(${SUBJECT_ENTITIES.join('|')}):[a-z0-9_-]+:(.*)$`, 's');
 
@@ -47,7 +50,8 @@ class CloudEventShape {
   @Matches(/^evt_[0-9A-Za-z]+$/) id!: string;
   @IsIn(CANONICAL_TYPES as unknown as string[]) type!: string;
   @IsString() source!: string;
-  @IsSubject() subject!: string;
+  // Subjects are indexed; a btree row holds about 2 700 bytes, and no vendor id is anywhere near this long.
+  @IsSubject() @MaxLength(SUBJECT_MAX_LENGTH) subject!: string;
   @IsISO8601({ strict: true }) time!: string;
   @IsIn(['application/json']) datacontenttype!: string;
   @IsString() connector!: string;

@@ -28,6 +28,8 @@ export const MAPPING_LIMITS = {
   maxInputDepth: 64,
   maxEvents: 100,
   maxOutputBytes: 2 * 1024 * 1024,
+  /** Values in one mapping's output. A vendor sending 60 000 custom fields gets a clear failure, not a slow one. */
+  maxOutputFields: 10_000,
 };
 
 export interface MappingContext {
@@ -132,7 +134,15 @@ async function mapBody({ expression, body, context }: MappingTask): Promise<Clou
       `Mapping ${name} produced ${Buffer.byteLength(json)} bytes of output, above the ${MAPPING_LIMITS.maxOutputBytes}-byte limit`,
     );
   }
-  const plain = json === undefined ? undefined : (JSON.parse(json) as unknown);
+  let fields = 0;
+  const plain =
+    json === undefined ? undefined : (JSON.parse(json, (_key, value: unknown) => (fields++, value)) as unknown);
+  if (fields > MAPPING_LIMITS.maxOutputFields) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Mapping ${name} produced ${fields} fields, above the limit of ${MAPPING_LIMITS.maxOutputFields}`,
+    );
+  }
   const items = (Array.isArray(plain) ? plain : plain === undefined ? [] : [plain]) as MappedEvent[];
   if (!items.length) {
     throw new MappingException(MappingErrorCode.Empty, `Mapping ${name} produced no canonical event`);

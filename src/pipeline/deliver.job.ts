@@ -20,7 +20,7 @@ import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 export type DeliverOutcome = 'succeeded' | 'failed' | 'exhausted' | 'skipped' | 'lost-lease';
 
 /** The lease outlives the attempt's hard deadline by this much, so a live attempt never loses its lease. */
-const LEASE_MARGIN_SECONDS = 30;
+const LEASE_MARGIN_SECONDS = 10;
 
 /**
  * One attempt at one delivery. The row is claimed first (status → sending with a lease), and only while its

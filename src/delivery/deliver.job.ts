@@ -8,8 +8,8 @@ import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
-import { postJson, SendResult } from '../destinations/webhook.sender';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutboundClient, OutboundResult as SendResult } from '../outbound/outbound.client';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryEntity } from './delivery.entity';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
@@ -34,6 +34,7 @@ export class DeliverJob {
     private readonly dataSource: DataSource,
     private readonly destinations: DestinationService,
     private readonly metrics: MetricsService,
+    private readonly outbound: OutboundClient,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -113,7 +114,12 @@ export class DeliverJob {
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': signature,
     };
-    return postJson(destination.url, headers, body, this.config.outboundAllow);
+    return this.outbound.request({
+      method: 'POST',
+      url: destination.url,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    });
   }
 
   private async record(delivery: DeliveryEntity, result: SendResult, outcome: AttemptOutcome, nextAttemptAt?: Date) {

@@ -9,6 +9,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LifecycleService } from './lifecycle.service';
+import { OutboundModule } from './outbound/outbound.module';
 import { SourcesModule } from './sources/sources.module';
 import { HubConfig } from './config/hub-config';
 
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         DatabaseModule,
+        OutboundModule,
         ConnectorsModule,
         SourcesModule,
         DestinationsModule,

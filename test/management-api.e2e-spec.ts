@@ -302,6 +302,14 @@ describe('management API e2e', () => {
       ['a bad glob', { eventTypes: ['Activity..*'] }, /eventTypes/],
       ['an invalid JSONata filter', { filter: 'type = (' }, /JSONata/],
       ['a reserved header', { headers: { 'webhook-signature': 'v1,forged' } }, /webhook-signature/],
+      // Node refuses to send these, so accepting them made every delivery fail (issue 7)
+      ['CR LF in a header value', { headers: { 'x-team': 'a\r\nx-injected: 1' } }, /"x-team" contains a control/],
+      ['NUL in a header value', { headers: { 'x-team': 'a\u0000b' } }, /"x-team" contains a control/],
+      ['another C0 control in a header value', { headers: { 'x-team': 'a\u001bb' } }, /"x-team" contains a control/],
+      ['DEL in a header value', { headers: { 'x-team': 'a\u007fb' } }, /"x-team" contains a control/],
+      ['a non-Latin-1 header value', { headers: { 'x-team': '\u65e5\u672c' } }, /"x-team" contains a character/],
+      // WHATWG URL parsing (Node's and axios') has no IPv6 zone ids: this gave a 500
+      ['a URL with an IPv6 zone id', { url: 'http://[fe80::1%25lo]/x' }, /url/],
     ])('refuses %s with 400', async (_what, override, message) => {
       const response = await hub
         .api()
@@ -310,6 +318,32 @@ describe('management API e2e', () => {
         .expect(400);
       expect(response.body).toEqual(errorBody(400, 'Bad Request'));
       expect(response.body.message).toMatch(message);
+    });
+
+    it('refuses a control character in a header value or a zone-id URL on PATCH, and keeps the destination', async () => {
+      const created = await hub
+        .api()
+        .post('/api/destinations')
+        .send({ name: 'patched', type: 'webhook', url: target, eventTypes: ['*'], headers: { 'x-team': 'ops' } })
+        .expect(201);
+      const id = created.body.id;
+
+      const header = await hub
+        .api()
+        .patch(`/api/destinations/${id}`)
+        .send({ headers: { 'x-team': 'ops\nx-injected: 1' } })
+        .expect(400);
+      expect(header.body).toEqual(errorBody(400, 'Bad Request'));
+      expect(header.body.message).toContain('"x-team"');
+      const url = await hub
+        .api()
+        .patch(`/api/destinations/${id}`)
+        .send({ url: 'http://[fe80::1%25eth0]/x' })
+        .expect(400);
+      expect(url.body).toEqual(errorBody(400, 'Bad Request'));
+
+      const after = await hub.api().get(`/api/destinations/${id}`).expect(200);
+      expect(after.body).toMatchObject({ url: target, headers: ['x-team'] });
     });
 
     it('refuses a loopback target when HUB_OUTBOUND_ALLOW does not list it', async () => {
@@ -322,6 +356,15 @@ describe('management API e2e', () => {
           .expect(400);
         expect(response.body).toEqual(errorBody(400, 'Bad Request'));
         expect(response.body.message).toContain('HUB_OUTBOUND_ALLOW');
+        // IPv4-compatible IPv6 forms of loopback and of the cloud metadata address (issue 7)
+        for (const url of ['http://[::127.0.0.1]:9/x', 'http://[::a9fe:a9fe]/latest/meta-data']) {
+          const embedded = await strict
+            .api()
+            .post('/api/destinations')
+            .send({ name: 'ssrf', type: 'webhook', url, eventTypes: ['*'] })
+            .expect(400);
+          expect(embedded.body.message).toContain('HUB_OUTBOUND_ALLOW');
+        }
         const [row] = await strict.sql<{ count: number }>('SELECT count(*)::int AS count FROM destination');
         expect(row.count).toBe(0);
       } finally {

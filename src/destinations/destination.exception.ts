@@ -4,6 +4,7 @@ import { exhaustive, HubException } from '../common/hub.exception';
 export enum DestinationErrorCode {
   NotFound = 'destination_not_found',
   TargetRefused = 'target_refused',
+  InvalidUrl = 'invalid_url',
   InvalidFilter = 'invalid_filter',
   InvalidHeaders = 'invalid_headers',
 }
@@ -14,6 +15,7 @@ export class DestinationException extends HubException<DestinationErrorCode> {
       case DestinationErrorCode.NotFound:
         return HttpStatus.NOT_FOUND;
       case DestinationErrorCode.TargetRefused:
+      case DestinationErrorCode.InvalidUrl:
       case DestinationErrorCode.InvalidFilter:
       case DestinationErrorCode.InvalidHeaders:
         return HttpStatus.BAD_REQUEST;

@@ -11,7 +11,8 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { CreateDestinationDto, DestinationView, UpdateDestinationDto } from './destination.dto';
 import { DestinationEntity } from './destination.entity';
 import { DestinationErrorCode, DestinationException } from './destination.exception';
-import { checkTarget } from './outbound-guard';
+import { checkTarget, urlProblem } from '../outbound/outbound-guard';
+import { headerValueProblem } from '../outbound/outbound-headers';
 
 /** A signing secret; a rotated-out one keeps signing until `expiresAt` (Standard Webhooks rotation grace). */
 export interface SigningSecret {
@@ -159,6 +160,8 @@ export class DestinationService {
   }
 
   private async assertTarget(url: string): Promise<void> {
+    const invalid = urlProblem(url);
+    if (invalid) throw new DestinationException(DestinationErrorCode.InvalidUrl, invalid);
     const refused = await checkTarget(url, this.config.outboundAllow);
     if (refused) throw new DestinationException(DestinationErrorCode.TargetRefused, refused);
   }
@@ -173,12 +176,12 @@ function assertHeaders(headers: Record<string, unknown> | undefined): void {
     if (!isHeaderName(name) || RESERVED_HEADERS.test(name)) {
       throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" cannot be set`);
     }
-    if (typeof value !== 'string' || /[\r\n]/.test(value)) {
-      throw new DestinationException(
-        DestinationErrorCode.InvalidHeaders,
-        `headers: "${name}" must be a one-line string`,
-      );
+    if (typeof value !== 'string') {
+      throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" must be a string`);
     }
+    // Node refuses to send such a value; accepting it would make every delivery fail (issue 7).
+    const problem = headerValueProblem(value);
+    if (problem) throw new DestinationException(DestinationErrorCode.InvalidHeaders, `headers: "${name}" ${problem}`);
   }
 }
 

@@ -11,8 +11,8 @@ import { AttemptOutcome } from '../delivery/delivery-attempt.entity';
 import { ClaimedDelivery, DeliveryService } from '../delivery/delivery.service';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
-import { postJson, SendResult } from '../destinations/webhook.sender';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutboundClient, OutboundErrorCode, OutboundResult } from '../outbound/outbound.client';
 import { DESTINATION_BUSY_DELAY_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData } from './pipeline.queue';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
@@ -42,6 +42,7 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
     private readonly deliveries: DeliveryService,
     private readonly canonical: CanonicalEventService,
     private readonly destinations: DestinationService,
+    private readonly outbound: OutboundClient,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
@@ -101,7 +102,10 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
       );
       return outcome;
     }
-    if (result.refused) return this.record(delivery, result, 'failed');
+    // A refused target or a header Node cannot send fails the same way on every attempt: no retry.
+    if (result.refused || result.errorCode === OutboundErrorCode.InvalidRequest) {
+      return this.record(delivery, result, 'failed');
+    }
     // 3xx (redirects are not followed), 4xx, 5xx and transport errors are retried on the schedule.
     const schedule = destination.retrySchedule ?? this.config.retryScheduleSeconds;
     const delayMs = nextDelayMs(schedule, delivery.attempts, result.retryAfterSeconds);
@@ -111,7 +115,7 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
     throw new RetryDeliveryError(delayMs, `attempt ${delivery.attempts} failed: ${errorOf(result)}`);
   }
 
-  private send(delivery: ClaimedDelivery, destination: DestinationEntity, event: CloudEvent): Promise<SendResult> {
+  private send(delivery: ClaimedDelivery, destination: DestinationEntity, event: CloudEvent): Promise<OutboundResult> {
     const body = JSON.stringify(event);
     const now = new Date();
     // Standard Webhooks: webhook-id is the delivery id (stable across retries), and during a secret rotation
@@ -127,19 +131,19 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
       'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
       'webhook-signature': signature,
     };
-    return postJson(
-      destination.url,
-      headers,
+    return this.outbound.request({
+      method: 'POST',
+      url: destination.url,
+      headers: { ...headers, 'content-type': 'application/json' },
       body,
-      this.config.outboundAllow,
-      this.config.deliveryTimeoutSeconds * 1000,
-    );
+      deadlineMs: this.config.deliveryTimeoutSeconds * 1000,
+    });
   }
 
   /** Records the attempt under the lease; a worker that lost its lease records nothing. */
   private async record(
     delivery: ClaimedDelivery,
-    result: SendResult,
+    result: OutboundResult,
     outcome: AttemptOutcome,
     nextAttemptAt?: Date,
   ): Promise<DeliverOutcome> {
@@ -184,7 +188,7 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
 }
 
 /** What went wrong with an attempt: the transport error, or the non-2xx status; null for a success. */
-function errorOf(result: SendResult): string | null {
+function errorOf(result: OutboundResult): string | null {
   if (result.error) return result.error;
   const status = result.statusCode;
   return status !== undefined && (status < 200 || status >= 300) ? `HTTP ${status}` : null;

@@ -304,7 +304,8 @@ describe('management API e2e', () => {
       ['a reserved header', { headers: { 'webhook-signature': 'v1,forged' } }, /webhook-signature/],
       // Node refuses to send these, so accepting them made every delivery fail (issue 7)
       ['CR LF in a header value', { headers: { 'x-team': 'a\r\nx-injected: 1' } }, /"x-team" contains a control/],
-      ['NUL in a header value', { headers: { 'x-team': 'a\u0000b' } }, /"x-team" contains a control/],
+      // A NUL never reaches the destination checks: the /api body parser refuses it first, with its own reason.
+      ['NUL in a header value', { headers: { 'x-team': 'a\u0000b' } }, /Body must not contain NUL characters/],
       ['another C0 control in a header value', { headers: { 'x-team': 'a\u001bb' } }, /"x-team" contains a control/],
       ['DEL in a header value', { headers: { 'x-team': 'a\u007fb' } }, /"x-team" contains a control/],
       ['a non-Latin-1 header value', { headers: { 'x-team': '\u65e5\u672c' } }, /"x-team" contains a character/],

@@ -149,11 +149,11 @@ describe('isolation e2e', () => {
         `UPDATE delivery SET status = 'pending', next_attempt_at = now() + interval '1 hour' WHERE id = $1`,
         [delivery.id],
       );
-      const first = await deliveries.claim(delivery.id, delivery.destinationId, 60, 4);
+      const first = await deliveries.claim(delivery.id, 60);
       expect(first.kind).toBe('claimed');
       // The first worker stalls past its lease; a second one takes the delivery over.
       await hub.sql(`UPDATE delivery SET locked_until = now() - interval '1 second' WHERE id = $1`, [delivery.id]);
-      const second = await deliveries.claim(delivery.id, delivery.destinationId, 60, 4);
+      const second = await deliveries.claim(delivery.id, 60);
       expect(second.kind).toBe('claimed');
       const attemptsBefore = await hub.sql('SELECT 1 FROM delivery_attempt WHERE delivery_id = $1', [delivery.id]);
 

@@ -12,8 +12,6 @@ export interface ClaimedDelivery {
 
 export type Claim =
   | { kind: 'claimed'; delivery: ClaimedDelivery }
-  /** The destination already has its cap of attempts in flight: wait, without spending an attempt. */
-  | { kind: 'busy' }
   /** Nothing to do: delivered, failed, leased by another worker, or deleted. */
   | { kind: 'gone' };
 
@@ -29,37 +27,23 @@ export interface AttemptRecord {
 /**
  * `delivery` and `delivery_attempt` belong here. States: pending → sending → succeeded | retrying (→ sending …)
  * | failed | exhausted. `sending` is a lease (locked_until), so a job re-enqueued after a Redis flush cannot send
- * twice at once, and it is also how the per-destination cap counts attempts in flight, across every worker.
+ * twice at once.
  */
 @Injectable()
 export class DeliveryService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /**
-   * Claims a delivery for one attempt. Claims for one destination are serialised by an advisory lock, so the
-   * count of live leases it reads cannot be raced past the cap by another worker.
-   */
-  async claim(id: string, destinationId: string, leaseSeconds: number, cap: number): Promise<Claim> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [destinationId]);
-      // TypeORM answers UPDATE … RETURNING with [rows, affectedCount].
-      const [rows]: [ClaimedDelivery[], number] = await manager.query(
-        `UPDATE delivery SET status = 'sending', attempts = attempts + 1,
-                locked_until = now() + make_interval(secs => $2), updated_at = now()
-         WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
-           AND (SELECT count(*) FROM delivery
-                WHERE destination_id = $3 AND status = 'sending' AND locked_until >= now()) < $4
-         RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts`,
-        [id, leaseSeconds, destinationId, cap],
-      );
-      if (rows.length) return { kind: 'claimed', delivery: rows[0] };
-      const [state]: { claimable: boolean }[] = await manager.query(
-        `SELECT (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now())) AS claimable
-         FROM delivery WHERE id = $1`,
-        [id],
-      );
-      return state?.claimable ? { kind: 'busy' } : { kind: 'gone' };
-    });
+  /** Claims a delivery for one attempt: status `sending` with a lease, or `gone` when there is nothing to do. */
+  async claim(id: string, leaseSeconds: number): Promise<Claim> {
+    // TypeORM answers UPDATE … RETURNING with [rows, affectedCount].
+    const [rows]: [ClaimedDelivery[], number] = await this.dataSource.query(
+      `UPDATE delivery SET status = 'sending', attempts = attempts + 1,
+              locked_until = now() + make_interval(secs => $2), updated_at = now()
+       WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
+       RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts`,
+      [id, leaseSeconds],
+    );
+    return rows.length ? { kind: 'claimed', delivery: rows[0] } : { kind: 'gone' };
   }
 
   async destinationOf(id: string): Promise<string | undefined> {

@@ -13,7 +13,8 @@ import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboundClient, OutboundErrorCode, OutboundResult } from '../outbound/outbound.client';
-import { DESTINATION_BUSY_DELAY_MS, QueueName } from './pipeline.constants';
+import { DestinationGate } from './destination-gate';
+import { DESTINATION_BUSY_DELAY_MS, DESTINATION_BUSY_MAX_DELAY_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData } from './pipeline.queue';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 
@@ -23,10 +24,10 @@ export type DeliverOutcome = 'succeeded' | 'failed' | 'exhausted' | 'skipped' | 
 const LEASE_MARGIN_SECONDS = 10;
 
 /**
- * One attempt at one delivery. The row is claimed first (status → sending with a lease), and only while its
- * destination has fewer than HUB_DESTINATION_CONCURRENCY attempts in flight; a destination at its cap makes the
- * job wait without spending an attempt, so slow receivers can hold a few slots but never every slot. Every
- * attempt is recorded, fenced by the lease. A retryable failure is rethrown as RetryDeliveryError so BullMQ
+ * One attempt at one delivery. Only while its destination has fewer than HUB_DESTINATION_CONCURRENCY attempts in
+ * flight in this process (a destination at its cap makes the job wait without spending an attempt, so slow
+ * receivers hold a few slots each but never every slot), the row is claimed (status → sending with a lease).
+ * Every attempt is recorded, fenced by the lease. A retryable failure is rethrown as RetryDeliveryError so BullMQ
  * schedules the next attempt (STYLE habit 5).
  */
 @Processor(QueueName.Deliver, {
@@ -38,6 +39,8 @@ const LEASE_MARGIN_SECONDS = 10;
   },
 })
 export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
+  private readonly gate: DestinationGate;
+
   constructor(
     private readonly deliveries: DeliveryService,
     private readonly canonical: CanonicalEventService,
@@ -48,6 +51,7 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.gate = new DestinationGate(config.destinationConcurrency);
   }
 
   onApplicationBootstrap(): void {
@@ -60,25 +64,29 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
   }
 
   async process(job: Job<DeliverJobData>, token?: string): Promise<DeliverOutcome> {
-    const outcome = await this.run(job.data.deliveryId, job.data.destinationId);
-    if (outcome === 'busy') {
-      // BullMQ: move the job back to delayed and throw DelayedError; this consumes no attempt.
-      await job.moveToDelayed(Date.now() + DESTINATION_BUSY_DELAY_MS * (1 + Math.random()), token);
+    const { deliveryId } = job.data;
+    const destinationId = job.data.destinationId ?? (await this.deliveries.destinationOf(deliveryId));
+    if (!destinationId) return 'skipped';
+    const release = this.gate.tryAcquire(destinationId);
+    if (!release) {
+      // The destination has its cap of attempts in flight. BullMQ: move the job back to delayed and throw
+      // DelayedError, which spends no attempt. The wait doubles while the destination stays busy (a long backlog
+      // must not churn through Redis), up to a couple of seconds.
+      const waits = job.data.waits ?? 0;
+      await job.updateData({ ...job.data, destinationId, waits: waits + 1 });
+      const delayMs = Math.min(DESTINATION_BUSY_DELAY_MS * 2 ** waits, DESTINATION_BUSY_MAX_DELAY_MS);
+      await job.moveToDelayed(Date.now() + Math.round(delayMs * (0.5 + Math.random())), token);
       throw new DelayedError();
     }
-    return outcome;
+    try {
+      return await this.run(deliveryId);
+    } finally {
+      release();
+    }
   }
 
-  async run(deliveryId: string, knownDestinationId?: string): Promise<DeliverOutcome | 'busy'> {
-    const destinationId = knownDestinationId ?? (await this.deliveries.destinationOf(deliveryId));
-    if (!destinationId) return 'skipped';
-    const claim = await this.deliveries.claim(
-      deliveryId,
-      destinationId,
-      this.leaseSeconds,
-      this.config.destinationConcurrency,
-    );
-    if (claim.kind === 'busy') return 'busy';
+  async run(deliveryId: string): Promise<DeliverOutcome> {
+    const claim = await this.deliveries.claim(deliveryId, this.leaseSeconds);
     if (claim.kind === 'gone') return 'skipped';
     const delivery = claim.delivery;
 

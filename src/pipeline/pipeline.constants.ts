@@ -10,5 +10,6 @@ export const RECONCILE_GRACE_SECONDS = 2;
 export const NORMALIZE_RETRY_SECONDS = 10;
 /** Normalisation tries before an event that keeps failing (or keeps killing its worker) ends `failed`. */
 export const MAX_NORMALIZE_ATTEMPTS = 10;
-/** How long a destination at its in-flight cap waits before its next delivery tries for a slot again. */
-export const DESTINATION_BUSY_DELAY_MS = 500;
+/** How long a delivery whose destination is at its in-flight cap waits before trying again; doubles per wait. */
+export const DESTINATION_BUSY_DELAY_MS = 100;
+export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;

@@ -15,6 +15,8 @@ export interface DeliverJobData {
   deliveryId: string;
   /** Lets the job take its destination's slot without first reading the row; absent in older jobs. */
   destinationId?: string;
+  /** How often this job already waited for its destination to have a free slot. */
+  waits?: number;
 }
 
 /** How long a request waits for Redis to take its jobs before answering anyway (the rows are committed). */

@@ -63,6 +63,11 @@ const RAW = '__poison_raw__';
 
 export interface PoisonBody {
   kind: string;
+  /**
+   * Valid input after all: the connector's mapping ignores unknown fields, so the event may end `normalized`
+   * (with a bounded output). It must still settle, never stay `received`.
+   */
+  mayNormalize?: boolean;
   body: string;
 }
 
@@ -93,7 +98,13 @@ export function poisonBodies(c: PoisonConnector): PoisonBody[] {
     // Beside the mapped fields: Sales Ask copies unknown keys into customFields, the others ignore them, so only
     // an input depth bound in normalisation fails it (issue 7: the RangeError outside the mapping's handling).
     { kind: 'array nested 100 000 deep (extra field)', body: make((o) => (o.deepExtra = RAW), nested(depth)) },
-    { kind: '60 000 custom keys', body: make((o) => Object.assign(o, keys)) },
+    // Sales Ask and AskElephant copy unknown keys into customFields, so the output bound fails them; the other
+    // mappings pick only the fields they know, and for them 60 000 unknown keys are harmless.
+    {
+      kind: '60 000 custom keys',
+      body: make((o) => Object.assign(o, keys)),
+      mayNormalize: !['salesask', 'askelephant'].includes(c.connector),
+    },
     {
       kind: 'wrong-shaped container (mapping breaks)',
       body: make((_o, envelope) => setPath(envelope, c.container, [1, 'two', { three: null }])),

@@ -1,0 +1,135 @@
+import { Test } from '@nestjs/testing';
+import { DataSource, EntityManager } from 'typeorm';
+import { mockMetrics, mockOf, silentLogger, testConfig } from '../../test/helpers/mocks';
+import { CanonicalEventService } from '../canonical/canonical-event.service';
+import { CloudEvent } from '../canonical/cloud-event';
+import { ROOT_LOGGER } from '../common/logger';
+import { HUB_CONFIG } from '../config/hub-config';
+import { DestinationService } from '../destinations/destination.service';
+import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
+import { MappingErrorCode, MappingException } from '../mappings/mapping.exception';
+import { MappingPoolClosedError } from '../mappings/mapping.pool';
+import { MappingService } from '../mappings/mapping.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { RoutingService } from '../routing/routing.service';
+import { SourceService } from '../sources/source.service';
+import { NormalizeJob } from './normalize.job';
+import { MAX_NORMALIZE_ATTEMPTS } from './pipeline.constants';
+import { PipelineQueue } from './pipeline.queue';
+
+const inboundRow = (attempts = 1): InboundForNormalize => ({
+  id: 'in_1',
+  sourceId: 'src_1',
+  vendorEventType: 'recording.processed',
+  vendorEventId: null,
+  receivedAt: new Date('2026-01-01T00:00:00Z'),
+  occurredAt: null,
+  test: false,
+  body: Buffer.from('{"event":"recording.processed","data":{"id":"r1"}}'),
+  normalizeAttempts: attempts,
+});
+
+const event = { id: 'evt_1', type: 'activity.analyzed', subject: 'activity:salesask:r1' } as CloudEvent;
+
+describe(NormalizeJob.name, () => {
+  let sut: NormalizeJob;
+  const manager = {} as EntityManager;
+  const dataSource = mockOf<DataSource>({
+    transaction: jest.fn((work: (m: EntityManager) => unknown) => work(manager)),
+  });
+  const inbound = mockOf<InboundEventService>({
+    beginNormalize: jest.fn(),
+    markFailed: jest.fn(),
+    markNormalized: jest.fn(),
+  });
+  const sources = mockOf<SourceService>({ find: jest.fn() });
+  const mappings = mockOf<MappingService>({ mapRaw: jest.fn() });
+  const canonical = mockOf<CanonicalEventService>({ insert: jest.fn() });
+  const routing = mockOf<RoutingService>({ route: jest.fn() });
+  const destinations = mockOf<DestinationService>({ active: jest.fn() });
+  const queue = mockOf<PipelineQueue>({ deliver: jest.fn() });
+
+  beforeEach(async () => {
+    jest.clearAllMocks();
+    inbound.beginNormalize.mockResolvedValue(inboundRow());
+    sources.find.mockResolvedValue({ id: 'src_1', connector: 'salesask' } as never);
+    mappings.mapRaw.mockResolvedValue([event]);
+    destinations.active.mockResolvedValue([]);
+    routing.route.mockResolvedValue([
+      { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
+      { id: 'msg_2', destinationId: 'dst_2', status: 'failed' },
+    ]);
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        NormalizeJob,
+        { provide: DataSource, useValue: dataSource },
+        { provide: InboundEventService, useValue: inbound },
+        { provide: SourceService, useValue: sources },
+        { provide: MappingService, useValue: mappings },
+        { provide: CanonicalEventService, useValue: canonical },
+        { provide: RoutingService, useValue: routing },
+        { provide: DestinationService, useValue: destinations },
+        { provide: PipelineQueue, useValue: queue },
+        { provide: MetricsService, useValue: mockMetrics() },
+        { provide: HUB_CONFIG, useValue: testConfig() },
+        { provide: ROOT_LOGGER, useValue: silentLogger },
+      ],
+    }).compile();
+    sut = moduleRef.get(NormalizeJob);
+  });
+
+  it('stores the events, routes them, marks the inbound event normalised, then enqueues the pending deliveries', async () => {
+    await expect(sut.run('in_1')).resolves.toBe('normalized');
+    expect(mappings.mapRaw).toHaveBeenCalledWith(inboundRow().body, expect.objectContaining({ connector: 'salesask' }));
+    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event]);
+    expect(inbound.markNormalized).toHaveBeenCalledWith(manager, 'in_1');
+    expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
+  });
+
+  it('skips an event that is no longer waiting', async () => {
+    inbound.beginNormalize.mockResolvedValue(null);
+    await expect(sut.run('in_1')).resolves.toBe('skipped');
+    expect(mappings.mapRaw).not.toHaveBeenCalled();
+  });
+
+  it('fails an event with the mapping’s reason, and writes nothing', async () => {
+    mappings.mapRaw.mockRejectedValue(new MappingException(MappingErrorCode.Bounds, 'nests deeper than 64 levels'));
+    await expect(sut.run('in_1')).resolves.toBe('failed');
+    expect(inbound.markFailed).toHaveBeenCalledWith('in_1', 'nests deeper than 64 levels');
+    expect(dataSource.transaction).not.toHaveBeenCalled();
+  });
+
+  it('gives up on an event past its try budget, whatever killed the earlier tries', async () => {
+    inbound.beginNormalize.mockResolvedValue(inboundRow(MAX_NORMALIZE_ATTEMPTS + 1));
+    await expect(sut.run('in_1')).resolves.toBe('failed');
+    expect(inbound.markFailed).toHaveBeenCalledWith(
+      'in_1',
+      `gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`,
+    );
+    expect(mappings.mapRaw).not.toHaveBeenCalled();
+  });
+
+  it('fails an event whose output Postgres refuses (not an outage), with the reason', async () => {
+    canonical.insert.mockRejectedValueOnce(
+      Object.assign(new Error('index row requires 12024 bytes, maximum size is 8191'), { code: '54000' }),
+    );
+    await expect(sut.run('in_1')).resolves.toBe('failed');
+    expect(inbound.markFailed).toHaveBeenCalledWith(
+      'in_1',
+      'normalisation failed while storing its canonical events: index row requires 12024 bytes, maximum size is 8191',
+    );
+  });
+
+  it('rethrows an outage so BullMQ retries, and fails nothing', async () => {
+    const outage = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    canonical.insert.mockRejectedValueOnce(outage);
+    await expect(sut.run('in_1')).rejects.toBe(outage);
+    expect(inbound.markFailed).not.toHaveBeenCalled();
+  });
+
+  it('rethrows when the mapping pool is closing: the event is not at fault', async () => {
+    mappings.mapRaw.mockRejectedValue(new MappingPoolClosedError());
+    await expect(sut.run('in_1')).rejects.toBeInstanceOf(MappingPoolClosedError);
+    expect(inbound.markFailed).not.toHaveBeenCalled();
+  });
+});

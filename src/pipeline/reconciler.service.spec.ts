@@ -1,0 +1,49 @@
+import { Test } from '@nestjs/testing';
+import { mockOf, silentLogger, testConfig } from '../../test/helpers/mocks';
+import { ROOT_LOGGER } from '../common/logger';
+import { HUB_CONFIG } from '../config/hub-config';
+import { DeliveryService } from '../delivery/delivery.service';
+import { InboundEventService } from '../ingest/inbound-event.service';
+import { NORMALIZE_RETRY_SECONDS, RECONCILE_GRACE_SECONDS } from './pipeline.constants';
+import { PipelineQueue } from './pipeline.queue';
+import { ReconcilerService } from './reconciler.service';
+
+describe(ReconcilerService.name, () => {
+  let sut: ReconcilerService;
+  const inbound = mockOf<InboundEventService>({ waiting: jest.fn() });
+  const deliveries = mockOf<DeliveryService>({ due: jest.fn() });
+  const queue = mockOf<PipelineQueue>({ normalize: jest.fn(), deliver: jest.fn() });
+
+  beforeEach(async () => {
+    jest.clearAllMocks();
+    inbound.waiting.mockResolvedValue(['in_1', 'in_2']);
+    deliveries.due.mockResolvedValue([{ id: 'msg_1', destinationId: 'dst_1' }]);
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ReconcilerService,
+        { provide: InboundEventService, useValue: inbound },
+        { provide: DeliveryService, useValue: deliveries },
+        { provide: PipelineQueue, useValue: queue },
+        { provide: HUB_CONFIG, useValue: testConfig() },
+        { provide: ROOT_LOGGER, useValue: silentLogger },
+      ],
+    }).compile();
+    sut = moduleRef.get(ReconcilerService);
+  });
+
+  it('hands what Postgres says is owed to the queue, one bulk call per list', async () => {
+    queue.normalize.mockResolvedValue(true);
+    queue.deliver.mockResolvedValue(true);
+    await expect(sut.reconcile()).resolves.toEqual({ normalize: 2, deliver: 1 });
+    // Events tried lately are left to the retry already scheduled, so a pass never spins on them.
+    expect(inbound.waiting).toHaveBeenCalledWith(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, 1000);
+    expect(queue.normalize).toHaveBeenCalledWith(['in_1', 'in_2']);
+    expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1' }]);
+  });
+
+  it('counts nothing as re-enqueued while Redis refuses the jobs', async () => {
+    queue.normalize.mockResolvedValue(false);
+    queue.deliver.mockResolvedValue(false);
+    await expect(sut.reconcile()).resolves.toEqual({ normalize: 0, deliver: 0 });
+  });
+});

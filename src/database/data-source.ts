@@ -9,6 +9,7 @@ import { InboundEventEntity } from '../ingest/inbound-event.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
 import { PipelineIsolation1764576000000 } from './migrations/1764576000000-PipelineIsolation';
+import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDestinations';
 
 export const ENTITIES = [
   SourceEntity,
@@ -20,7 +21,7 @@ export const ENTITIES = [
   HubSettingEntity,
 ];
 
-export const MIGRATIONS = [Initial1763942400000, PipelineIsolation1764576000000];
+export const MIGRATIONS = [Initial1763942400000, PipelineIsolation1764576000000, CrmDestinations1764662400000];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {

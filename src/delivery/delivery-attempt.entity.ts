@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'exhausted';
+export type AttemptOutcome = 'succeeded' | 'retry' | 'failed' | 'exhausted' | 'superseded' | 'unchanged';
 
 @Entity('delivery_attempt')
 export class DeliveryAttemptEntity {

@@ -1,10 +1,19 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /**
- * pending → sending → succeeded | retrying (→ sending …) | failed | exhausted.
+ * pending → sending → succeeded | retrying (→ sending …) | failed | exhausted | superseded | unchanged.
  * `sending` is a lease (locked_until) so a job re-enqueued after a Redis flush cannot send twice.
  */
-export type DeliveryStatus = 'pending' | 'sending' | 'retrying' | 'succeeded' | 'failed' | 'exhausted' | 'skipped';
+export type DeliveryStatus =
+  | 'pending'
+  | 'sending'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'exhausted'
+  | 'superseded'
+  | 'unchanged'
+  | 'skipped';
 
 @Entity('delivery')
 export class DeliveryEntity {

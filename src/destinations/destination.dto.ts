@@ -14,7 +14,9 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
 } from 'class-validator';
+import { DESTINATION_TYPES, DestinationType } from './destination.entity';
 
 const URL_OPTIONS = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 const EVENT_GLOB = /^[a-z_*]+(\.[a-z_*]+)*$/;
@@ -25,13 +27,24 @@ export class CreateDestinationDto {
   @Length(1, 200)
   name!: string;
 
-  @ApiProperty({ enum: ['webhook'] })
-  @IsIn(['webhook'])
-  type!: 'webhook';
+  @ApiProperty({ enum: DESTINATION_TYPES })
+  @IsIn(DESTINATION_TYPES as unknown as string[])
+  type!: DestinationType;
 
-  @ApiProperty({ example: 'https://example.com/hooks/switchboard' })
+  @ApiPropertyOptional({ example: 'https://example.com/hooks/switchboard', description: 'Webhook destinations only' })
+  @ValidateIf((dto: CreateDestinationDto) => dto.type === 'webhook' || dto.url !== undefined)
   @IsUrl(URL_OPTIONS)
-  url!: string;
+  url?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'CRM destinations only (DESIGN §7): hubspot {baseUrl, token, externalIdProperty}; salesforce {instanceUrl, ' +
+      'token, apiVersion, externalIdField}; pipedrive {baseUrl, token}. Tokens are write-only.',
+    example: { token: 'pat-…' },
+  })
+  @ValidateIf((dto: CreateDestinationDto) => dto.type !== 'webhook' || dto.config !== undefined)
+  @IsObject()
+  config?: Record<string, unknown>;
 
   @ApiProperty({ type: [String], example: ['activity.*'] })
   @IsArray()
@@ -85,6 +98,10 @@ export class UpdateDestinationDto {
   eventTypes?: string[];
 
   @ApiPropertyOptional() @IsOptional() @IsObject() headers?: Record<string, string>;
+  @ApiPropertyOptional({ description: 'CRM destinations: keys to change; tokens are write-only' })
+  @IsOptional()
+  @IsObject()
+  config?: Record<string, unknown>;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 10_000) filter?: string;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() includeTest?: boolean;
 
@@ -107,7 +124,11 @@ export interface DestinationView {
   id: string;
   name: string;
   type: string;
-  url: string;
+  url?: string;
+  /** CRM destinations: the config without its secrets. */
+  config?: Record<string, unknown>;
+  /** CRM destinations: which secret config keys are set (their values are write-only). */
+  configSecrets?: string[];
   eventTypes: string[];
   /** Header names only: values are write-only. */
   headers: string[];

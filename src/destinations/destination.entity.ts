@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type DestinationType = 'webhook';
+export const DESTINATION_TYPES = ['webhook', 'hubspot', 'salesforce', 'pipedrive'] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
 export type DestinationStatus = 'active' | 'disabled';
 
 @Entity('destination')
@@ -14,8 +15,17 @@ export class DestinationEntity {
   @Column('text')
   type!: DestinationType;
 
-  @Column('text')
-  url!: string;
+  /** Webhook destinations: where the CloudEvent is POSTed. CRM destinations keep their base URL in `config`. */
+  @Column('text', { nullable: true })
+  url!: string | null;
+
+  /** CRM destinations: base URL, API version, field names (DESIGN §7); no secrets (see configSecretsSealed). */
+  @Column('jsonb', { nullable: true })
+  config!: Record<string, unknown> | null;
+
+  /** Sealed JSON object of the config's secret keys (API tokens): write-only. */
+  @Column('text', { name: 'config_secrets_sealed', nullable: true })
+  configSecretsSealed!: string | null;
 
   @Column('jsonb', { name: 'event_types' })
   eventTypes!: string[];

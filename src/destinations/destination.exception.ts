@@ -7,6 +7,7 @@ export enum DestinationErrorCode {
   InvalidUrl = 'invalid_url',
   InvalidFilter = 'invalid_filter',
   InvalidHeaders = 'invalid_headers',
+  InvalidConfig = 'invalid_config',
 }
 
 export class DestinationException extends HubException<DestinationErrorCode> {
@@ -18,6 +19,7 @@ export class DestinationException extends HubException<DestinationErrorCode> {
       case DestinationErrorCode.InvalidUrl:
       case DestinationErrorCode.InvalidFilter:
       case DestinationErrorCode.InvalidHeaders:
+      case DestinationErrorCode.InvalidConfig:
         return HttpStatus.BAD_REQUEST;
       default:
         return exhaustive(this.code);

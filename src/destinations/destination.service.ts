@@ -9,7 +9,8 @@ import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { CreateDestinationDto, DestinationView, UpdateDestinationDto } from './destination.dto';
-import { DestinationEntity } from './destination.entity';
+import { configSpecFor, normalizeConfig } from './adapters/config-specs';
+import { DestinationEntity, DestinationType } from './destination.entity';
 import { DestinationErrorCode, DestinationException } from './destination.exception';
 import { checkTarget, urlProblem } from '../outbound/outbound-guard';
 import { headerValueProblem } from '../outbound/outbound-headers';
@@ -27,6 +28,8 @@ const RESERVED_HEADERS = /^(content-type|content-length|host|webhook-id|webhook-
 
 @Injectable()
 export class DestinationService {
+  private readonly recent = new Map<string, { destination: DestinationEntity | null; until: number }>();
+
   constructor(
     @InjectRepo(DestinationEntity) private readonly destinations: Repository<DestinationEntity>,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
@@ -34,7 +37,14 @@ export class DestinationService {
   ) {}
 
   async create(dto: CreateDestinationDto): Promise<{ entity: DestinationEntity; secret: string }> {
-    await this.assertTarget(dto.url);
+    const crm = dto.type === 'webhook' ? undefined : await this.checkConfig(dto.type, dto.config ?? {});
+    if (dto.type === 'webhook') await this.assertTarget(dto.url!);
+    else if (dto.url !== undefined) {
+      throw new DestinationException(
+        DestinationErrorCode.InvalidConfig,
+        `url: a ${dto.type} destination takes config, not url`,
+      );
+    }
     assertHeaders(dto.headers);
     assertFilter(dto.filter);
     const secret = dto.secret ?? generateSecret();
@@ -43,7 +53,9 @@ export class DestinationService {
         id: randomId('dst'),
         name: dto.name,
         type: dto.type,
-        url: dto.url,
+        url: dto.url ?? null,
+        config: crm?.config ?? null,
+        configSecretsSealed: crm ? this.box.seal(crm.secrets) : null,
         eventTypes: dto.eventTypes,
         secretsSealed: this.box.seal([{ secret }] satisfies SigningSecret[]),
         headersSealed: this.box.seal(dto.headers ?? {}),
@@ -59,7 +71,22 @@ export class DestinationService {
 
   async update(id: string, dto: UpdateDestinationDto): Promise<DestinationEntity> {
     const destination = await this.get(id);
+    if (dto.url && destination.type !== 'webhook') {
+      throw new DestinationException(
+        DestinationErrorCode.InvalidConfig,
+        `url: a ${destination.type} destination takes config, not url`,
+      );
+    }
+    if (dto.config && destination.type === 'webhook') {
+      throw new DestinationException(DestinationErrorCode.InvalidConfig, 'config: a webhook destination takes url');
+    }
     if (dto.url) await this.assertTarget(dto.url);
+    if (dto.config) {
+      // Keys not given keep their value; secrets too, since the API never shows them.
+      const crm = await this.checkConfig(destination.type, { ...this.openConfig(destination), ...dto.config });
+      destination.config = crm.config;
+      destination.configSecretsSealed = this.box.seal(crm.secrets);
+    }
     assertHeaders(dto.headers);
     assertFilter(dto.filter || undefined);
     Object.assign(destination, {
@@ -108,6 +135,14 @@ export class DestinationService {
       .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now);
   }
 
+  /** A CRM destination's config with its secrets opened, for its adapter. */
+  openConfig(destination: DestinationEntity): Record<string, unknown> {
+    const secrets = destination.configSecretsSealed
+      ? this.box.open<Record<string, string>>(destination.configSecretsSealed)
+      : {};
+    return { ...(destination.config ?? {}), ...secrets };
+  }
+
   headers(destination: DestinationEntity): Record<string, string> {
     return this.box.open<Record<string, string>>(destination.headersSealed);
   }
@@ -129,6 +164,17 @@ export class DestinationService {
     return this.destinations.findBy({ status: 'active' });
   }
 
+  /** As find, from a copy at most two seconds old: the deliver job's per-attempt look-up of the destination type. */
+  async findCached(id: string): Promise<DestinationEntity | null> {
+    const now = Date.now();
+    const hit = this.recent.get(id);
+    if (hit && hit.until > now) return hit.destination;
+    const destination = await this.find(id);
+    if (this.recent.size > 10_000) this.recent.clear();
+    this.recent.set(id, { destination, until: now + 2000 });
+    return destination;
+  }
+
   /** The destination, or null when it was deleted (the pipeline asks about destinations of stored deliveries). */
   find(id: string): Promise<DestinationEntity | null> {
     return this.destinations.findOneBy({ id });
@@ -145,7 +191,11 @@ export class DestinationService {
       id: destination.id,
       name: destination.name,
       type: destination.type,
-      url: destination.url,
+      ...(destination.url ? { url: destination.url } : {}),
+      ...(destination.config ? { config: destination.config } : {}),
+      ...(destination.configSecretsSealed
+        ? { configSecrets: Object.keys(this.box.open<Record<string, string>>(destination.configSecretsSealed)) }
+        : {}),
       eventTypes: destination.eventTypes,
       headers: Object.keys(this.headers(destination)),
       ...(destination.filter ? { filter: destination.filter } : {}),
@@ -157,6 +207,15 @@ export class DestinationService {
       updatedAt: destination.updatedAt,
       ...(secret ? { secret } : {}),
     };
+  }
+
+  private async checkConfig(type: DestinationType, given: Record<string, unknown>) {
+    const spec = configSpecFor(type);
+    if (!spec) throw new DestinationException(DestinationErrorCode.InvalidConfig, `type ${type} is not available`);
+    const checked = normalizeConfig(spec, given);
+    if (typeof checked === 'string') throw new DestinationException(DestinationErrorCode.InvalidConfig, checked);
+    for (const key of spec.urlKeys) await this.assertTarget(checked.config[key] as string);
+    return checked;
   }
 
   private async assertTarget(url: string): Promise<void> {

@@ -1,6 +1,29 @@
 import { Module } from '@nestjs/common';
+import { DESTINATION_ADAPTERS, DestinationAdapter } from './adapters/destination-adapter';
+import { DestinationAdapters } from './adapters/destination-adapters';
+import { CrmLedgerService } from './adapters/shared/crm-ledger.service';
+import { DestinationMappingService } from './adapters/shared/destination-mapping.service';
+import { WebhookAdapter } from './adapters/webhook/webhook.adapter';
 import { DestinationController } from './destination.controller';
 import { DestinationService } from './destination.service';
 
-@Module({ controllers: [DestinationController], providers: [DestinationService], exports: [DestinationService] })
+/** Every destination adapter; add a CRM's adapter class here (and its config spec in adapters/config-specs.ts). */
+const ADAPTERS = [WebhookAdapter];
+
+@Module({
+  controllers: [DestinationController],
+  providers: [
+    DestinationService,
+    CrmLedgerService,
+    DestinationMappingService,
+    ...ADAPTERS,
+    {
+      provide: DESTINATION_ADAPTERS,
+      inject: ADAPTERS,
+      useFactory: (...adapters: DestinationAdapter[]) => adapters,
+    },
+    DestinationAdapters,
+  ],
+  exports: [DestinationService, DestinationAdapters],
+})
 export class DestinationsModule {}

@@ -9,7 +9,8 @@ import { ClaimedDelivery, DeliveryService } from '../delivery/delivery.service';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { OutboundClient, OutboundErrorCode, OutboundResult } from '../outbound/outbound.client';
+import { AdapterOutcome, DestinationAdapter } from '../destinations/adapters/destination-adapter';
+import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DeliverJob } from './deliver.job';
 import { DeliverJobData } from './pipeline.queue';
 import { RetryDeliveryError } from './retry-policy';
@@ -17,6 +18,7 @@ import { RetryDeliveryError } from './retry-policy';
 const claimed: ClaimedDelivery = { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', attempts: 1 };
 const destination = {
   id: 'dst_1',
+  type: 'webhook',
   url: 'https://receiver.example/hook',
   status: 'active',
   retrySchedule: [0, 5, 300],
@@ -35,13 +37,13 @@ describe(DeliverJob.name, () => {
   const canonical = mockOf<CanonicalEventService>({ get: jest.fn() });
   const destinations = mockOf<DestinationService>({
     find: jest.fn(),
-    signingSecrets: jest.fn(),
-    headers: jest.fn(),
+    findCached: jest.fn(),
+    openConfig: jest.fn(),
     disable: jest.fn(),
   });
-  const outbound = mockOf<OutboundClient>({ request: jest.fn() });
-  const answer = (result: Partial<OutboundResult>) =>
-    outbound.request.mockResolvedValue({ durationMs: 5, ...result } as OutboundResult);
+  const adapter = mockOf<DestinationAdapter>({ deliver: jest.fn() });
+  const adapters = mockOf<DestinationAdapters>({ get: jest.fn(() => adapter) });
+  const answer = (result: AdapterOutcome) => adapter.deliver.mockResolvedValue(result);
 
   beforeEach(async () => {
     jest.clearAllMocks();
@@ -49,15 +51,14 @@ describe(DeliverJob.name, () => {
     deliveries.record.mockResolvedValue(true);
     canonical.get.mockResolvedValue({ id: 'evt_1', type: 'activity.completed' } as CloudEvent);
     destinations.find.mockResolvedValue(destination);
-    destinations.signingSecrets.mockReturnValue([`whsec_${Buffer.alloc(24, 1).toString('base64')}`]);
-    destinations.headers.mockReturnValue({ 'x-team': 'sales' });
+    destinations.findCached.mockResolvedValue(destination);
     const moduleRef = await Test.createTestingModule({
       providers: [
         DeliverJob,
         { provide: DeliveryService, useValue: deliveries },
         { provide: CanonicalEventService, useValue: canonical },
         { provide: DestinationService, useValue: destinations },
-        { provide: OutboundClient, useValue: outbound },
+        { provide: DestinationAdapters, useValue: adapters },
         { provide: MetricsService, useValue: mockMetrics() },
         { provide: HUB_CONFIG, useValue: testConfig({ HUB_DESTINATION_CONCURRENCY: '2', HUB_DELIVERY_TIMEOUT: '7' }) },
         { provide: ROOT_LOGGER, useValue: silentLogger },
@@ -66,58 +67,81 @@ describe(DeliverJob.name, () => {
     sut = moduleRef.get(DeliverJob);
   });
 
-  it('signs and posts the event within the deadline, then records the success under its lease', async () => {
-    answer({ statusCode: 204 });
+  it('hands the claimed delivery to its adapter within the deadline, then records the success under its lease', async () => {
+    answer({ outcome: 'succeeded', statusCode: 204, durationMs: 5 });
     await expect(sut.run('msg_1')).resolves.toBe('succeeded');
-    const [request] = outbound.request.mock.calls[0];
-    expect(request).toMatchObject({ method: 'POST', url: destination.url, deadlineMs: 7000 });
-    expect(request.headers).toMatchObject({ 'webhook-id': 'msg_1', 'x-team': 'sales' });
+    expect(adapter.deliver).toHaveBeenCalledWith(
+      expect.objectContaining({ delivery: claimed, destination, deadlineMs: 7000 }),
+    );
     expect(deliveries.claim).toHaveBeenCalledWith('msg_1', 17);
-    expect(deliveries.record).toHaveBeenCalledWith(claimed, expect.objectContaining({ outcome: 'succeeded' }));
+    expect(deliveries.record).toHaveBeenCalledWith(
+      claimed,
+      expect.objectContaining({ outcome: 'succeeded', statusCode: 204 }),
+    );
   });
 
-  it('schedules a retry for a 5xx and throws the delay for BullMQ', async () => {
-    answer({ statusCode: 503, retryAfterSeconds: 9 });
+  it('schedules a retry, honouring the receiver’s wait, and throws the delay for BullMQ', async () => {
+    answer({ outcome: 'retry', reason: 'HTTP 503', afterMs: 9000, statusCode: 503, durationMs: 5 });
     const failure = await sut.run('msg_1').catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(RetryDeliveryError);
     expect((failure as RetryDeliveryError).delayMs).toBeGreaterThanOrEqual(9000);
-    expect(deliveries.record).toHaveBeenCalledWith(claimed, expect.objectContaining({ outcome: 'retry' }));
+    expect(deliveries.record).toHaveBeenCalledWith(
+      claimed,
+      expect.objectContaining({ outcome: 'retry', error: 'HTTP 503', nextAttemptAt: expect.any(Date) }),
+    );
   });
 
   it('records nothing more and schedules nothing once its lease was lost', async () => {
-    answer({ statusCode: 500 });
+    answer({ outcome: 'retry', reason: 'HTTP 500', durationMs: 5 });
     deliveries.record.mockResolvedValue(false);
     await expect(sut.run('msg_1')).resolves.toBe('lost-lease');
   });
 
-  it('disables the destination on 410 Gone', async () => {
-    answer({ statusCode: 410 });
+  it('disables the destination when the adapter says so', async () => {
+    answer({ outcome: 'failed', reason: 'HTTP 410', disable: '410 Gone', statusCode: 410, durationMs: 5 });
     await expect(sut.run('msg_1')).resolves.toBe('failed');
-    expect(destinations.disable).toHaveBeenCalledWith('dst_1', expect.stringContaining('410 Gone'));
+    expect(destinations.disable).toHaveBeenCalledWith('dst_1', '410 Gone');
   });
 
-  it('fails at once, without retrying, what no retry can fix', async () => {
-    answer({ error: 'header "x-team" contains a control character', errorCode: OutboundErrorCode.InvalidRequest });
+  it('fails, supersedes or skips unchanged at once, without a retry', async () => {
+    answer({
+      outcome: 'failed',
+      reason: 'INVALID_FIELD: Email: invalid email address',
+      statusCode: 400,
+      durationMs: 5,
+    });
     await expect(sut.run('msg_1')).resolves.toBe('failed');
-    answer({ error: '10.0.0.1 is private', refused: true, errorCode: OutboundErrorCode.Refused });
-    await expect(sut.run('msg_1')).resolves.toBe('failed');
+    answer({ outcome: 'superseded', reason: 'a newer state was applied', durationMs: 1 });
+    await expect(sut.run('msg_1')).resolves.toBe('superseded');
+    answer({ outcome: 'unchanged', reason: 'same payload as the last applied', durationMs: 1 });
+    await expect(sut.run('msg_1')).resolves.toBe('unchanged');
+    expect(deliveries.record).toHaveBeenLastCalledWith(claimed, expect.objectContaining({ outcome: 'unchanged' }));
   });
 
   it('ends exhausted after the last scheduled attempt', async () => {
-    answer({ error: 'timed out after 7000 ms', timedOut: true, errorCode: OutboundErrorCode.TimedOut });
+    answer({ outcome: 'retry', reason: 'timed out after 7000 ms', durationMs: 7000 });
     deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 3 } });
     await expect(sut.run('msg_1')).resolves.toBe('exhausted');
+  });
+
+  it('retries an adapter that threw, recording why', async () => {
+    adapter.deliver.mockRejectedValue(new Error('unexpected'));
+    await expect(sut.run('msg_1')).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(deliveries.record).toHaveBeenCalledWith(
+      claimed,
+      expect.objectContaining({ error: 'adapter error: unexpected' }),
+    );
   });
 
   it('skips a delivery another worker holds or finished', async () => {
     deliveries.claim.mockResolvedValue({ kind: 'gone' });
     await expect(sut.run('msg_1')).resolves.toBe('skipped');
-    expect(outbound.request).not.toHaveBeenCalled();
+    expect(adapter.deliver).not.toHaveBeenCalled();
   });
 
   it('makes a destination at its cap wait without spending an attempt, and lets other destinations through', async () => {
-    let finish!: (result: OutboundResult) => void;
-    outbound.request.mockReturnValue(new Promise<OutboundResult>((resolve) => (finish = resolve)));
+    let finish!: (result: AdapterOutcome) => void;
+    adapter.deliver.mockReturnValue(new Promise<AdapterOutcome>((resolve) => (finish = resolve)));
     const inFlight = [1, 2].map((i) => sut.process(jobFor(`msg_${i}`, 'dst_1')));
     await new Promise((resolve) => setImmediate(resolve));
 
@@ -132,7 +156,7 @@ describe(DeliverJob.name, () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(deliveries.claim).toHaveBeenCalledTimes(3);
 
-    finish({ statusCode: 200, durationMs: 1 });
+    finish({ outcome: 'succeeded', statusCode: 200, durationMs: 1 });
     await Promise.all([...inFlight, otherRun]);
     // The slots are free again.
     const later = jobFor('msg_3', 'dst_1');

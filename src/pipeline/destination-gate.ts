@@ -7,12 +7,10 @@
 export class DestinationGate {
   private readonly inFlight = new Map<string, number>();
 
-  constructor(readonly cap: number) {}
-
   /** Takes a slot and returns its release, or undefined when the destination already has `cap` in flight. */
-  tryAcquire(destinationId: string): (() => void) | undefined {
+  tryAcquire(destinationId: string, cap: number): (() => void) | undefined {
     const held = this.inFlight.get(destinationId) ?? 0;
-    if (held >= this.cap) return undefined;
+    if (held >= cap) return undefined;
     this.inFlight.set(destinationId, held + 1);
     let released = false;
     return () => {

@@ -1,4 +1,4 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -14,9 +14,11 @@ import { MetricsService } from '../metrics/metrics.service';
 import { DestinationGate } from './destination-gate';
 import { DESTINATION_BUSY_DELAY_MS, DESTINATION_BUSY_MAX_DELAY_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData } from './pipeline.queue';
+import { PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 
-export type DeliverOutcome = 'succeeded' | 'failed' | 'exhausted' | 'superseded' | 'unchanged' | 'skipped' | 'lost-lease';
+export type DeliverOutcome =
+  'succeeded' | 'failed' | 'exhausted' | 'superseded' | 'unchanged' | 'skipped' | 'lost-lease';
 
 /** The lease outlives the attempt's hard deadline by this much, so a live attempt never loses its lease. */
 const LEASE_MARGIN_SECONDS = 10;
@@ -36,7 +38,7 @@ const LEASE_MARGIN_SECONDS = 10;
       err instanceof RetryDeliveryError ? err.delayMs : Math.min(60_000, 1000 * 2 ** attemptsMade),
   },
 })
-export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
+export class DeliverJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   private readonly gate = new DestinationGate();
 
   constructor(
@@ -46,14 +48,13 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
     private readonly adapters: DestinationAdapters,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Inject(ROOT_LOGGER) protected readonly logger: Logger,
   ) {
     super();
   }
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.deliveryConcurrency;
-    this.worker.run().catch((err: Error) => this.logger.error({ err: err.message }, 'deliver worker stopped'));
+    this.startWorker(QueueName.Deliver, this.config.deliveryConcurrency);
   }
 
   get leaseSeconds(): number {
@@ -127,7 +128,8 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
   /** Records the attempt under the lease; a worker that lost its lease records nothing. */
   private async record(
     delivery: ClaimedDelivery,
-    result: AdapterOutcome | (Omit<Extract<AdapterOutcome, { outcome: 'retry' }>, 'outcome'> & { outcome: 'exhausted' }),
+    result:
+      AdapterOutcome | (Omit<Extract<AdapterOutcome, { outcome: 'retry' }>, 'outcome'> & { outcome: 'exhausted' }),
     nextAttemptAt?: Date,
   ): Promise<DeliverOutcome> {
     const outcome: AttemptOutcome = result.outcome;
@@ -157,16 +159,8 @@ export class DeliverJob extends WorkerHost implements OnApplicationBootstrap {
     return outcome === 'retry' ? 'failed' : outcome;
   }
 
-  @OnWorkerEvent('error')
-  onError(err: Error): void {
-    this.logger.warn({ err: err?.message }, 'deliver worker error');
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job<DeliverJobData> | undefined, err: Error): void {
-    // Expected retries are logged by the attempt itself; anything else (Postgres down) is worth a warning.
-    if (err?.name !== 'RetryDeliveryError') {
-      this.logger.warn({ err: err?.message, jobId: job?.id, attempt: job?.attemptsMade }, 'deliver job failed');
-    }
+  protected override isExpectedFailure(err: Error): boolean {
+    // Scheduled retries are logged by the attempt itself.
+    return err instanceof RetryDeliveryError;
   }
 }

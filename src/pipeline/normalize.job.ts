@@ -1,4 +1,4 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -18,6 +18,7 @@ import { RoutingService } from '../routing/routing.service';
 import { SourceService } from '../sources/source.service';
 import { MAX_NORMALIZE_ATTEMPTS, QueueName } from './pipeline.constants';
 import { NormalizeJobData, PipelineQueue } from './pipeline.queue';
+import { PipelineWorkerHost } from './pipeline-worker-host';
 
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
 
@@ -32,7 +33,7 @@ export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
  * kills its worker every time ends `failed` after MAX_NORMALIZE_ATTEMPTS.
  */
 @Processor(QueueName.Normalize, { autorun: false })
-export class NormalizeJob extends WorkerHost implements OnApplicationBootstrap {
+export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   constructor(
     private readonly dataSource: DataSource,
     private readonly inbound: InboundEventService,
@@ -44,14 +45,13 @@ export class NormalizeJob extends WorkerHost implements OnApplicationBootstrap {
     private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Inject(ROOT_LOGGER) protected readonly logger: Logger,
   ) {
     super();
   }
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.normalizeConcurrency;
-    this.worker.run().catch((err: Error) => this.logger.error({ err: err.message }, 'normalize worker stopped'));
+    this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
   }
 
   async process(job: Job<NormalizeJobData>): Promise<NormalizeOutcome> {
@@ -122,16 +122,5 @@ export class NormalizeJob extends WorkerHost implements OnApplicationBootstrap {
     this.metrics.normalized.inc({ connector, outcome: 'failed' });
     this.logger.warn({ inboundEventId: inbound.id, reason }, 'normalize failed');
     return 'failed';
-  }
-
-  /** BullMQ emits connection trouble (Redis down, a job flushed away mid-run) as 'error'; unheard, it would throw. */
-  @OnWorkerEvent('error')
-  onError(err: Error): void {
-    this.logger.warn({ err: err?.message }, 'normalize worker error');
-  }
-
-  @OnWorkerEvent('failed')
-  onFailed(job: Job<NormalizeJobData> | undefined, err: Error): void {
-    this.logger.warn({ err: err?.message, jobId: job?.id, attempt: job?.attemptsMade }, 'normalize job failed');
   }
 }

@@ -106,9 +106,11 @@ export class PipelineQueue {
       this.logger.warn({ queue: name, jobs: jobs.length }, 'redis is not connected; the reconciler will enqueue');
       return false;
     }
-    const add = this.queue(name).addBulk(
-      jobs.map((job) => ({ name: job.name, data: job.data, opts: { ...JOB_OPTIONS[name], jobId: job.id } })),
-    );
+    const queue = this.queue(name);
+    const bulk = jobs.map((job) => ({ name: job.name, data: job.data, opts: { ...JOB_OPTIONS[name], jobId: job.id } }));
+    // addBulk wraps its jobs in a MULTI; a single job (every ingest) is cheaper as a plain add.
+    const add: Promise<unknown> =
+      bulk.length === 1 ? queue.add(bulk[0].name, bulk[0].data, bulk[0].opts) : queue.addBulk(bulk);
     try {
       await withTimeout(add, ENQUEUE_TIMEOUT_MS, 'Redis');
       return true;

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { withTimeout } from '../common/with-timeout';
+import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { PipelineQueue } from '../pipeline/pipeline.queue';
 
 /** DESIGN §7: 200 {status: ok, info: {database, redis}} when both answer, 503 otherwise. No auth: load balancers call it. */
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly dataSource: DataSource,
     private readonly queue: PipelineQueue,
+    private readonly adapters: DestinationAdapters,
   ) {}
 
   /** 503 keeps Terminus's body ({status, info, error, details}) so ops see which dependency is down. */
@@ -25,12 +27,28 @@ export class HealthController {
       return await this.health.check([
         () => this.probe('database', () => this.dataSource.query('SELECT 1')),
         () => this.probe('redis', () => this.queue.ping(2000)),
+        () => this.quotas(),
       ]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       reply.status(503);
       return err.getResponse();
     }
+  }
+
+  /**
+   * CRM quotas as this process sees them (issue 8): each adapter reports per destination, e.g. Salesforce's daily
+   * API budget from Sforce-Limit-Info. Informational: a nearly spent budget defers writes, it does not make the hub
+   * unhealthy.
+   */
+  private quotas() {
+    const reports = Object.fromEntries(
+      this.adapters
+        .all()
+        .map((adapter) => [adapter.type, adapter.health?.()] as const)
+        .filter(([, report]) => report && Object.keys(report).length),
+    );
+    return this.indicators.check('destinations').up(Object.keys(reports).length ? { quotas: reports } : {});
   }
 
   private async probe(key: string, ping: () => Promise<unknown>) {

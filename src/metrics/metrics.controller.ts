@@ -1,15 +1,26 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly adapters: DestinationAdapters,
+  ) {}
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4')
   scrape(): Promise<string> {
+    for (const adapter of this.adapters.all()) {
+      for (const [destination, quota] of Object.entries(adapter.health?.() ?? {})) {
+        const labels = { type: adapter.type, destination };
+        if (quota.max > 0) this.metrics.crmQuotaUsed.set(labels, quota.used / quota.max);
+        this.metrics.crmDeferring.set(labels, quota.deferring ? 1 : 0);
+      }
+    }
     return this.metrics.registry.metrics();
   }
 }

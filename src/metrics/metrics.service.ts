@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics on a registry of our own (not the global one), so several hubs in one test process don't clash. */
 @Injectable()
@@ -31,6 +31,21 @@ export class MetricsService {
     name: 'switchboard_delivery_duration_seconds',
     help: 'Outbound request duration',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [this.registry],
+  });
+
+  /** Set from the destination adapters at each scrape (MetricsController). */
+  readonly crmQuotaUsed = new Gauge({
+    name: 'switchboard_crm_quota_used_ratio',
+    help: 'Share of a CRM destination’s API budget used, as the CRM last reported it',
+    labelNames: ['type', 'destination'] as const,
+    registers: [this.registry],
+  });
+
+  readonly crmDeferring = new Gauge({
+    name: 'switchboard_crm_deferring',
+    help: '1 while a CRM destination defers non-urgent writes because its budget is nearly spent',
+    labelNames: ['type', 'destination'] as const,
     registers: [this.registry],
   });
 

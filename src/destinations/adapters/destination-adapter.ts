@@ -59,8 +59,16 @@ export interface DestinationAdapter {
   readonly maxInFlight?: number;
   readonly configSpec?: AdapterConfigSpec;
   deliver(context: DeliveryContext): Promise<AdapterOutcome>;
-  /** Extra detail for /health (quota use), per destination id. */
-  health?(): Record<string, unknown>;
+  /** Quota use per destination id, for /health and /metrics (e.g. Salesforce's daily API budget). */
+  health?(): Record<string, QuotaReport>;
+}
+
+/** How much of a CRM's budget a destination has used, as the CRM last said. */
+export interface QuotaReport {
+  used: number;
+  max: number;
+  /** True while non-urgent writes are deferred because the budget is nearly spent. */
+  deferring?: boolean;
 }
 
 /** Nest multi-provider token: every adapter class registers under it. */

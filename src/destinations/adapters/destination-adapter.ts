@@ -69,6 +69,8 @@ export interface QuotaReport {
   max: number;
   /** True while non-urgent writes are deferred because the budget is nearly spent. */
   deferring?: boolean;
+  /** Anything else worth showing (the short-window limit, throttles seen). */
+  detail?: Record<string, unknown>;
 }
 
 /** Nest multi-provider token: every adapter class registers under it. */

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { CloudEvent } from '../../../canonical/cloud-event';
 import { OutboundClient } from '../../../outbound/outbound.client';
-import type { AdapterOutcome, AttemptDetail, DeliveryContext, DestinationAdapter } from '../destination-adapter';
+import type {
+  AdapterOutcome,
+  AttemptDetail,
+  DeliveryContext,
+  DestinationAdapter,
+  QuotaReport,
+} from '../destination-adapter';
 import { CrmLedgerService, payloadHash, stateVersionOf } from '../shared/crm-ledger.service';
 import { DestinationMappingError, DestinationMappingService } from '../shared/destination-mapping.service';
 import { domainOf, normalizeEmail, normalizePhone, truncateForCrm } from '../shared/identity';
@@ -53,7 +59,7 @@ export class HubspotAdapter implements DestinationAdapter {
     this.associations = new HubspotAssociations(this.client, ledger);
   }
 
-  health(): Record<string, unknown> {
+  health(): Record<string, QuotaReport> {
     return this.client.health();
   }
 

@@ -1,3 +1,4 @@
+import type { QuotaReport } from '../destination-adapter';
 import { OutboundClient, OutboundResult } from '../../../outbound/outbound.client';
 import { acquireToken, TokenBucket } from '../shared/token-bucket';
 import type { HubspotConfig } from './hubspot.config-spec';
@@ -101,17 +102,16 @@ export class HubspotClient {
     return quota.dailyMax - quota.dailyRemaining >= DAILY_BUDGET_DEFER_RATIO * quota.dailyMax;
   }
 
-  /** Quota use per destination, for /health details. */
-  health(): Record<string, unknown> {
+  /** Quota use per destination, for /health details and /metrics: the daily budget, as HubSpot last said. */
+  health(): Record<string, QuotaReport> {
     return Object.fromEntries(
-      [...this.quotas].map(([id, q]) => [
+      [...this.quotas].map(([id, q]): [string, QuotaReport] => [
         id,
         {
-          limit: `${q.capacity} per ${q.windowMs} ms`,
-          throttled: q.throttled,
-          ...(q.dailyMax === undefined
-            ? {}
-            : { dailyLimit: q.dailyMax, dailyRemaining: q.dailyRemaining, deferring: this.dailyBudgetLow(id) }),
+          used: q.dailyMax === undefined ? 0 : q.dailyMax - (q.dailyRemaining ?? q.dailyMax),
+          max: q.dailyMax ?? 0,
+          deferring: this.dailyBudgetLow(id),
+          detail: { limit: `${q.capacity} per ${q.windowMs} ms`, throttled: q.throttled },
         },
       ]),
     );

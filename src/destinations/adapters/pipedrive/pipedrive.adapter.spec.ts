@@ -242,6 +242,28 @@ describe(PipedriveAdapter.name, () => {
     ]);
   });
 
+  it("waits for another worker's fresh pending create; takes over a stale one after looking it up", async () => {
+    const id = uid();
+    const claim = (at: Date) =>
+      hub.sql(
+        `INSERT INTO crm_ledger (destination_id, subject, object_type, payload_hash) VALUES ($1, $2, 'activity', $3)
+         ON CONFLICT (destination_id, subject, object_type) DO UPDATE SET payload_hash = EXCLUDED.payload_hash`,
+        [destinationId, `activity:telephony:${id}`, `pending:${at.toISOString()}@another-worker`],
+      );
+    await claim(new Date());
+    expect(await deliver(call(id))).toMatchObject({
+      outcome: 'retry',
+      reason: expect.stringContaining('another worker'),
+    });
+    expect(fake.requests).toHaveLength(0);
+    await claim(new Date(Date.now() - 3_600_000));
+    expect(await deliver(call(id))).toMatchObject({ outcome: 'succeeded' });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v2/activities',
+      'POST /api/v2/activities',
+    ]);
+  });
+
   it('when only participant matching fails, writes the activity and retries only the associations', async () => {
     const id = uid();
     const person = fake.seedPerson({ name: 'Match me', emails: [{ value: `${id}@match.example`, primary: true }] });

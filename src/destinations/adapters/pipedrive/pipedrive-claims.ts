@@ -57,6 +57,18 @@ export class PipedriveClaims {
     return rows.length ? token : undefined;
   }
 
+  /** The record was deleted in Pipedrive (404 on update): forget its id and claim a new create, in one step. */
+  async forget(destinationId: string, subject: string, objectType: string, crmId: string): Promise<string | undefined> {
+    const token = `${PREFIX}${new Date().toISOString()}@${INSTANCE}`;
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE crm_ledger SET crm_id = NULL, payload_hash = $5, updated_at = now()
+       WHERE destination_id = $1 AND subject = $2 AND object_type = $3 AND crm_id = $4
+       RETURNING 1`,
+      [destinationId, subject, objectType, crmId, token],
+    );
+    return rows.length ? token : undefined;
+  }
+
   /** The create certainly did not apply (a 4xx, a 429): drop the claim so the next attempt need not look. */
   async release(destinationId: string, subject: string, objectType: string, token: string): Promise<void> {
     await this.dataSource.query(

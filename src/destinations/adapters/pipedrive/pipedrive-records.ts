@@ -1,7 +1,7 @@
 import { CrmLedgerService } from '../shared/crm-ledger.service';
 import { PipedriveClaims } from './pipedrive-claims';
 import { Deadline, PipedriveAnswer, PipedriveClient, PipedriveSettings } from './pipedrive.client';
-import { isAmbiguous, PipedriveError } from './pipedrive.errors';
+import { isAmbiguous, PipedriveError, PipedriveErrorCode } from './pipedrive.errors';
 
 /** What every object kind needs to talk to Pipedrive and the ledger within one attempt. */
 export interface PipedriveContext {
@@ -43,7 +43,8 @@ const LIVE_CLAIM_MARGIN_MS = 10_000;
 
 /**
  * Create-or-update through the id ledger, since Pipedrive has no upsert (issue 8):
- * - known CRM id: PATCH (or `unchanged` when the payload hash equals the last applied one);
+ * - known CRM id: PATCH (or `unchanged` when the payload hash equals the last applied one); a 404 (deleted in
+ *   Pipedrive) forgets the id and creates the record again;
  * - a pending claim (a create was sent, its answer lost): look the record up by its markers, adopt it if found,
  *   otherwise take the claim over and create;
  * - nothing: (persons, organizations: look up first, to match rather than duplicate) claim, then create.
@@ -54,13 +55,14 @@ export async function writeRecord(ctx: PipedriveContext, spec: RecordSpec, attem
   const { ledger, claims, settings } = ctx;
   const destinationId = settings.destinationId;
   const entry = await ledger.get(destinationId, spec.subject, spec.objectType);
+  let token: string | undefined;
   if (entry?.crmId) {
     if (entry.payloadHash === spec.hash) return { kind: 'unchanged', id: entry.crmId };
-    return update(ctx, spec, entry.crmId, false);
-  }
-
-  let token: string | undefined;
-  if (entry) {
+    const updated = await update(ctx, spec, entry.crmId, false);
+    if (updated.kind !== 'error' || updated.error.code !== PipedriveErrorCode.NotFound) return updated;
+    // Deleted in Pipedrive since: the source still has it, so it is created again (and the ledger follows).
+    token = await claims.forget(destinationId, spec.subject, spec.objectType, entry.crmId);
+  } else if (entry) {
     const pending = PipedriveClaims.parse(entry.payloadHash);
     if (pending && !pending.mine && Date.now() - pending.since.getTime() < attemptMs + LIVE_CLAIM_MARGIN_MS) {
       return {

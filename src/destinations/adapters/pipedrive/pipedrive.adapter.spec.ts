@@ -124,6 +124,27 @@ describe(PipedriveAdapter.name, () => {
     expect(fake.persons.get(Number(personId))!.name).toBe('Janet Doe');
   });
 
+  it('creates the person again when it was deleted in Pipedrive (404 on update), and the ledger follows', async () => {
+    const id = uid();
+    await deliver(contact(id));
+    const first = [...fake.persons.values()].find((p) => p.emails[0]?.value === `${id}@example.com`)!;
+    fake.persons.delete(first.id);
+    fake.requests.length = 0;
+    const outcome = await deliver(contact(id, { firstName: 'Again', updatedAt: '2026-03-11T00:00:00.000Z' }));
+    expect(outcome).toMatchObject({ outcome: 'succeeded' });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `PATCH /api/v2/persons/${first.id}`,
+      'POST /api/v2/persons',
+    ]);
+    const again = [...fake.persons.values()].find((p) => p.emails[0]?.value === `${id}@example.com`)!;
+    expect(again.name).toBe('Again Doe');
+    const ledger = await hub.sql<{ crm_id: string }>(
+      `SELECT crm_id FROM crm_ledger WHERE destination_id = $1 AND subject = $2 AND object_type = 'person'`,
+      [destinationId, `contact:askelephant:${id}`],
+    );
+    expect(ledger[0].crm_id).toBe(String(again.id));
+  });
+
   it('marks an older state superseded and sends nothing (no stale overwrite)', async () => {
     const id = uid();
     await deliver(contact(id, { firstName: 'New', updatedAt: '2026-03-10T00:00:00.000Z' }));

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DESTINATION_ADAPTERS, DestinationAdapter } from './adapters/destination-adapter';
 import { DestinationAdapters } from './adapters/destination-adapters';
+import { PipedriveAdapter } from './adapters/pipedrive/pipedrive.adapter';
 import { CrmLedgerService } from './adapters/shared/crm-ledger.service';
 import { DestinationMappingService } from './adapters/shared/destination-mapping.service';
 import { HubspotAdapter } from './adapters/hubspot/hubspot.adapter';
@@ -9,7 +10,7 @@ import { DestinationController } from './destination.controller';
 import { DestinationService } from './destination.service';
 
 /** Every destination adapter; add a CRM's adapter class here (and its config spec in adapters/config-specs.ts). */
-const ADAPTERS = [WebhookAdapter, HubspotAdapter];
+const ADAPTERS = [WebhookAdapter, HubspotAdapter, PipedriveAdapter];
 
 @Module({
   controllers: [DestinationController],

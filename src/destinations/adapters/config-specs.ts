@@ -1,6 +1,7 @@
 import type { DestinationType } from '../destination.entity';
 import type { AdapterConfigSpec } from './destination-adapter';
 import { HUBSPOT_CONFIG_SPEC } from './hubspot/hubspot.config-spec';
+import { PIPEDRIVE_CONFIG_SPEC } from './pipedrive/pipedrive.config';
 
 /**
  * How each CRM destination type's `config` is checked and stored (DESIGN §7). Kept apart from the adapters, which
@@ -9,6 +10,7 @@ import { HUBSPOT_CONFIG_SPEC } from './hubspot/hubspot.config-spec';
  */
 export const CONFIG_SPECS: Partial<Record<DestinationType, AdapterConfigSpec>> = {
   hubspot: HUBSPOT_CONFIG_SPEC,
+  pipedrive: PIPEDRIVE_CONFIG_SPEC,
 };
 
 export function configSpecFor(type: DestinationType): AdapterConfigSpec | undefined {

@@ -3,12 +3,13 @@ import { DESTINATION_ADAPTERS, DestinationAdapter } from './adapters/destination
 import { DestinationAdapters } from './adapters/destination-adapters';
 import { CrmLedgerService } from './adapters/shared/crm-ledger.service';
 import { DestinationMappingService } from './adapters/shared/destination-mapping.service';
+import { SalesforceAdapter } from './adapters/salesforce/salesforce.adapter';
 import { WebhookAdapter } from './adapters/webhook/webhook.adapter';
 import { DestinationController } from './destination.controller';
 import { DestinationService } from './destination.service';
 
 /** Every destination adapter; add a CRM's adapter class here (and its config spec in adapters/config-specs.ts). */
-const ADAPTERS = [WebhookAdapter];
+const ADAPTERS = [WebhookAdapter, SalesforceAdapter];
 
 @Module({
   controllers: [DestinationController],

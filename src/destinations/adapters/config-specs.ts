@@ -1,12 +1,15 @@
 import type { DestinationType } from '../destination.entity';
 import type { AdapterConfigSpec } from './destination-adapter';
+import { SALESFORCE_CONFIG_SPEC } from './salesforce/salesforce.config';
 
 /**
  * How each CRM destination type's `config` is checked and stored (DESIGN §7). Kept apart from the adapters, which
  * need DestinationService themselves, so the service can validate a config without depending on them. Each CRM
  * folder exports its spec; register it here.
  */
-export const CONFIG_SPECS: Partial<Record<DestinationType, AdapterConfigSpec>> = {};
+export const CONFIG_SPECS: Partial<Record<DestinationType, AdapterConfigSpec>> = {
+  salesforce: SALESFORCE_CONFIG_SPEC,
+};
 
 export function configSpecFor(type: DestinationType): AdapterConfigSpec | undefined {
   return CONFIG_SPECS[type];

@@ -21,6 +21,8 @@ export interface SalesforceObjectKind {
   createDefaults?: Record<string, string>;
   /** Activities carry WhoId (Contact or Lead) and WhatId (Account). */
   links?: boolean;
+  /** The ledger subject of the company whose Account this record belongs to (sent as AccountId once written). */
+  accountOf?(event: CloudEvent): string | undefined;
   /** Ledger subjects (`email:…`, `phone:…`) under which this record matches activity participants. */
   identities?(data: Record<string, unknown>): string[];
 }
@@ -38,6 +40,8 @@ export const CONTACT: SalesforceObjectKind = {
   sobject: 'Contact',
   mapping: 'contact',
   createDefaults: { LastName: NOT_PROVIDED },
+  accountOf: (event) =>
+    typeof event.data?.companyId === 'string' ? `company:${event.connector}:${event.data.companyId}` : undefined,
   identities: (data) =>
     [
       ...asArray<{ address?: unknown }>(data.emails).map((e) => normalizeEmail(e?.address)),

@@ -122,6 +122,18 @@ describe(SalesforceAdapter.name, () => {
     expect(await ledger.get('dst_sf', 'phone:+905555555554', 'Contact')).toMatchObject({ crmId: record.Id });
   });
 
+  it('links a contact to the Account written for its company (dependency order)', async () => {
+    await deliver(
+      event('company.created', 'company:askelephant:cmp_1', { id: 'cmp_1', name: 'Acme', domains: ['acme.com'] }),
+    );
+    const [account] = fake.all('Account');
+    expect(fake.writes()[0].body).toEqual({ Name: 'Acme', Website: 'https://acme.com' });
+    await deliver(
+      event('contact.created', 'contact:askelephant:cnt_2', { id: 'cnt_2', lastName: 'Roe', companyId: 'cmp_1' }),
+    );
+    expect(fake.writes()[1].body).toEqual({ LastName: 'Roe', AccountId: account.Id });
+  });
+
   it('skips a replay as unchanged and an older state as superseded, sending nothing', async () => {
     await deliver(contact('2026-03-02T00:00:00.000Z', 'Jane'));
     expect(await deliver(contact('2026-03-02T00:00:00.000Z', 'Jane'))).toMatchObject({ outcome: 'unchanged' });
@@ -130,6 +142,16 @@ describe(SalesforceAdapter.name, () => {
       reason: expect.stringContaining('older than the applied 2026-03-02T00:00:00.000Z'),
     });
     expect(fake.requests).toHaveLength(1);
+    expect(fake.all('Contact')[0].FirstName).toBe('Jane');
+  });
+
+  it('never writes an older state after a newer one delivered at the same moment', async () => {
+    const [newer, older] = await Promise.all([
+      deliver(contact('2026-03-05T00:00:00.000Z', 'Jane')),
+      deliver(contact('2026-03-04T00:00:00.000Z', 'Janet')),
+    ]);
+    expect(newer).toMatchObject({ outcome: 'succeeded' });
+    expect(older).toMatchObject({ outcome: 'superseded' });
     expect(fake.all('Contact')[0].FirstName).toBe('Jane');
   });
 

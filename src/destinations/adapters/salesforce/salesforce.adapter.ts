@@ -61,6 +61,7 @@ export class SalesforceAdapter implements DestinationAdapter {
     recheckUnmatchedMs: 60 * 60_000,
   };
   private readonly quotas = new Map<string, SalesforceQuota>();
+  private readonly subjectQueue = new Map<string, Promise<void>>();
   private readonly batcher: Batcher<BatchItem, UpsertResult>;
   private readonly associations: SalesforceAssociations;
 
@@ -84,7 +85,28 @@ export class SalesforceAdapter implements DestinationAdapter {
     return report;
   }
 
-  async deliver({ destination, config: raw, event, deadlineMs }: DeliveryContext): Promise<AdapterOutcome> {
+  /**
+   * Deliveries for one (destination, subject) run one at a time in this process: the stale check, the write and
+   * the ledger record of one must finish before the next compares versions, or an older state could be written
+   * after a newer one that passed its check at the same moment. Different subjects still share batches.
+   */
+  async deliver(context: DeliveryContext): Promise<AdapterOutcome> {
+    const key = `${context.destination.id}|${context.event.subject}`;
+    const previous = this.subjectQueue.get(key) ?? Promise.resolve();
+    const run = previous.then(() => this.deliverNow(context));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.subjectQueue.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.subjectQueue.get(key) === tail) this.subjectQueue.delete(key);
+    }
+  }
+
+  private async deliverNow({ destination, config: raw, event, deadlineMs }: DeliveryContext): Promise<AdapterOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const plan = planFor(event);
@@ -113,6 +135,10 @@ export class SalesforceAdapter implements DestinationAdapter {
       throw err;
     }
     const fields = fitFields(mapped && typeof mapped === 'object' && !Array.isArray(mapped) ? mapped : {});
+    // Dependency order: the company's Account was written first (or is written later and linked on the next update).
+    const company = object.accountOf?.(event);
+    const accountId = company && (await this.ledger.get(destinationId, company, 'Account'))?.crmId;
+    if (accountId) fields.AccountId = accountId;
     if (!Object.keys(fields).length) {
       return {
         outcome: 'unchanged',

@@ -305,6 +305,30 @@ describe('Salesforce destination e2e', () => {
     expect(fake.byExternalId('Lead', 'lead:asan:777')).toHaveLength(1);
   });
 
+  it('deliveries due together go out as sObject Collections upserts, with one outcome each', async () => {
+    const before = fake.requests.length;
+    const ids = await Promise.all(
+      Array.from(
+        { length: 20 },
+        async (_, i) => (await postAsan(asanLead(900 + i, `Batch Lead${i}`)).expect(202)).body.id,
+      ),
+    );
+    await settle('the batch of leads');
+
+    const deliveries = (await Promise.all(ids.map(deliveriesOf))).flat();
+    expect(deliveries.map((d) => d.status)).toEqual(Array(20).fill('succeeded'));
+    for (let i = 0; i < 20; i++) expect(fake.byExternalId('Lead', `lead:asan:${900 + i}`)).toHaveLength(1);
+    const requests = fake.requests.slice(before);
+    const collections = requests.filter(
+      (r) => r.path === '/services/data/v60.0/composite/sobjects/Lead/Switchboard_Id__c',
+    );
+    // How the 20 spread over requests depends on when each was normalised; several always share one.
+    expect(collections.length).toBeGreaterThan(0);
+    expect(requests.length).toBeLessThan(20);
+    const batched = collections.reduce((n, r) => n + (r.body as { records: unknown[] }).records.length, 0);
+    expect(batched + (requests.length - collections.length)).toBe(20);
+  });
+
   it('a validation error is not retried: failed after one attempt, with the CRM message', async () => {
     fake.fail({
       kind: 'validation',

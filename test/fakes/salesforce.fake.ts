@@ -39,6 +39,11 @@ export interface SalesforceFakeOptions {
   /** Sforce-Limit-Info: the daily limit and the calls already used today. */
   dailyLimit?: number;
   used?: number;
+  /**
+   * Answer REQUEST_LIMIT_EXCEEDED past `requests` per `windowMs` (a fixed window), for the benchmark's "100 requests
+   * per 10 s" org. Salesforce itself has no per-second limit, only the daily one and concurrent long requests.
+   */
+  rateLimit?: { requests: number; windowMs: number };
 }
 
 export interface SalesforceFakeRequest {
@@ -79,6 +84,10 @@ export class SalesforceFake {
   readonly externalIdField: string;
   dailyLimit: number;
   used: number;
+  /** How many requests were refused with REQUEST_LIMIT_EXCEEDED (faults, the rate limit or the daily limit). */
+  throttled = 0;
+  private readonly rateLimit?: { requests: number; windowMs: number };
+  private window = { startedAt: 0, count: 0 };
   url = '';
 
   constructor(options: SalesforceFakeOptions = {}) {
@@ -86,6 +95,7 @@ export class SalesforceFake {
     this.externalIdField = options.externalIdField ?? 'Switchboard_Id__c';
     this.dailyLimit = options.dailyLimit ?? 15_000;
     this.used = options.used ?? 0;
+    this.rateLimit = options.rateLimit;
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
@@ -158,12 +168,18 @@ export class SalesforceFake {
       if (req.headers.authorization !== `Bearer ${this.token}`) {
         return send(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
       }
+      const limited = this.overLimit();
+      if (limited) {
+        this.throttled += 1;
+        return send(403, [{ message: limited, errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+      }
       const index = this.faults.findIndex((f) => f.match(request));
       const fault = index >= 0 ? this.faults.splice(index, 1)[0].fault : undefined;
       switch (fault?.kind) {
         case 'server-error':
           return send(503, '<html><body>Service Unavailable</body></html>', { 'content-type': 'text/html' });
         case 'throttle':
+          this.throttled += 1;
           return send(
             403,
             [{ message: fault.message ?? 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }],
@@ -191,6 +207,16 @@ export class SalesforceFake {
         }
       }
     });
+  }
+
+  /** The daily limit, then the optional rate window: the message Salesforce gives, or undefined. */
+  private overLimit(): string | undefined {
+    if (this.used > this.dailyLimit) return 'TotalRequests Limit exceeded.';
+    if (!this.rateLimit) return undefined;
+    const now = Date.now();
+    if (now - this.window.startedAt >= this.rateLimit.windowMs) this.window = { startedAt: now, count: 0 };
+    this.window.count += 1;
+    return this.window.count > this.rateLimit.requests ? 'Request rate limit exceeded.' : undefined;
   }
 
   private route(request: SalesforceFakeRequest): { status: number; body?: unknown } {

@@ -216,6 +216,32 @@ describe('Salesforce destination e2e', () => {
     expect(adapter.health()[destinationId]).toEqual({ used: fake.used, max: 15_000, deferring: false });
   });
 
+  it('dependency order: a contact that arrives before its company is linked to the Account', async () => {
+    const company = JSON.parse(sample('askelephant', 'v1.company.created.json').toString());
+    Object.assign(company.data.object, { id: 'cmp_late', name: 'Late Corp', domain: 'late.example' });
+    const contactFirst = await postAskElephant(
+      askContact(
+        {
+          id: 'cnt_early',
+          company: 'cmp_late',
+          emails: [{ email: 'early@late.example', is_primary: true }],
+          phone_numbers: [{ phone_number: '+14155550100', is_primary: true }],
+        },
+        { id: 'evt_early' },
+      ),
+    ).expect(202);
+    await postAskElephant(JSON.stringify({ ...company, id: 'evt_late_company' })).expect(202);
+    await settle('the contact and its late company');
+
+    const [account] = fake.byExternalId('Account', 'company:askelephant:cmp_late');
+    expect(fake.byExternalId('Contact', 'contact:askelephant:cnt_early')[0]).toMatchObject({ AccountId: account.Id });
+    const [delivery] = await deliveriesOf(contactFirst.body.id);
+    expect(delivery.status).toBe('succeeded');
+    if (delivery.attempts > 1) {
+      expect((await attemptsOf(delivery.id))[0].error).toContain('dependency order');
+    }
+  });
+
   it('replay leaves the record counts unchanged', async () => {
     const before = counts();
     const writes = fake.writes().length;
@@ -263,8 +289,9 @@ describe('Salesforce destination e2e', () => {
       .id;
     await settle('the older update');
 
-    expect(fake.all('Contact')).toHaveLength(1);
-    expect(fake.all('Contact')[0].LastName).toBe('Newest');
+    const [contact, ...others] = fake.byExternalId('Contact', 'contact:askelephant:cnt_01JWASQ3Z7N8K2M4P6R8T0V2X4');
+    expect(others).toHaveLength(0);
+    expect(contact.LastName).toBe('Newest');
     expect((await deliveriesOf(newer)).map((d) => d.status)).toEqual(['succeeded']);
     // The deliveries API shows it.
     const shown = await hub.api().get(`/api/events/${older}`).expect(200);

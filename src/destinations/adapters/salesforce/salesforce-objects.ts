@@ -23,6 +23,8 @@ export interface SalesforceObjectKind {
   links?: boolean;
   /** The ledger subject of the company whose Account this record belongs to (sent as AccountId once written). */
   accountOf?(event: CloudEvent): string | undefined;
+  /** Records this one links to, written first (issue 8: dependency order): company → contact or lead → activity. */
+  dependsOn?(event: CloudEvent): { subject: string; sobject: SalesforceSObject }[];
   /** Ledger subjects (`email:…`, `phone:…`) under which this record matches activity participants. */
   identities?(data: Record<string, unknown>): string[];
 }
@@ -42,6 +44,10 @@ export const CONTACT: SalesforceObjectKind = {
   createDefaults: { LastName: NOT_PROVIDED },
   accountOf: (event) =>
     typeof event.data?.companyId === 'string' ? `company:${event.connector}:${event.data.companyId}` : undefined,
+  dependsOn: (event) =>
+    typeof event.data?.companyId === 'string'
+      ? [{ subject: `company:${event.connector}:${event.data.companyId}`, sobject: 'Account' }]
+      : [],
   identities: (data) =>
     [
       ...asArray<{ address?: unknown }>(data.emails).map((e) => normalizeEmail(e?.address)),
@@ -68,6 +74,7 @@ export const CALL_TASK: SalesforceObjectKind = {
   mapping: 'task',
   createOnly: { TaskSubtype: 'Call' },
   links: true,
+  dependsOn: linkedRecords,
 };
 
 /** Meetings are Events with StartDateTime and EndDateTime. */
@@ -75,6 +82,7 @@ export const MEETING_EVENT: SalesforceObjectKind = {
   sobject: 'Event',
   mapping: 'event',
   links: true,
+  dependsOn: linkedRecords,
 };
 
 /**
@@ -137,6 +145,20 @@ export function fitFields(fields: Record<string, unknown>): Record<string, unkno
     else fitted[name] = value.length > TEXT_LIMIT ? value.slice(0, TEXT_LIMIT) : value;
   }
   return fitted;
+}
+
+/** An activity's explicit links: the vendor's own ids of its contacts, lead and companies. */
+function linkedRecords(event: CloudEvent): { subject: string; sobject: SalesforceSObject }[] {
+  const links = (event.data?.links ?? {}) as { contactIds?: unknown; companyIds?: unknown; leadId?: unknown };
+  const of = (entity: string, sobject: SalesforceSObject) => (id: unknown) => ({
+    subject: `${entity}:${event.connector}:${String(id)}`,
+    sobject,
+  });
+  return [
+    ...asArray(links.contactIds).map(of('contact', 'Contact')),
+    ...(typeof links.leadId === 'string' ? [of('lead', 'Lead')(links.leadId)] : []),
+    ...asArray(links.companyIds).map(of('company', 'Account')),
+  ];
 }
 
 function asArray<T>(value: unknown): T[] {

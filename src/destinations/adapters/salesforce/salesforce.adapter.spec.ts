@@ -78,9 +78,9 @@ describe(SalesforceAdapter.name, () => {
   let sut: SalesforceAdapter;
   let config: Record<string, unknown>;
 
-  const deliver = (e: CloudEvent, deadlineMs = 5000): Promise<AdapterOutcome> =>
+  const deliver = (e: CloudEvent, deadlineMs = 5000, attempts = 1): Promise<AdapterOutcome> =>
     sut.deliver({
-      delivery: { id: `dlv_${e.id}`, destinationId: DESTINATION.id, canonicalEventId: e.id, attempts: 1 },
+      delivery: { id: `dlv_${e.id}`, destinationId: DESTINATION.id, canonicalEventId: e.id, attempts },
       destination: DESTINATION,
       config,
       event: e,
@@ -132,6 +132,23 @@ describe(SalesforceAdapter.name, () => {
       event('contact.created', 'contact:askelephant:cnt_2', { id: 'cnt_2', lastName: 'Roe', companyId: 'cmp_1' }),
     );
     expect(fake.writes()[1].body).toEqual({ LastName: 'Roe', AccountId: account.Id });
+  });
+
+  it('waits once for a linked record not written yet, then writes without the link', async () => {
+    const asanCall = event(
+      'activity.completed',
+      'activity:asan:67890',
+      { id: '67890', kind: 'call', durationSeconds: 184, links: { leadId: '12345' } },
+      '2026-06-16T15:10:00.000Z',
+    );
+    expect(await deliver(asanCall)).toMatchObject({
+      outcome: 'retry',
+      afterMs: 2000,
+      reason: expect.stringContaining('waiting for Lead lead:asan:12345 to be written first'),
+    });
+    expect(fake.requests).toHaveLength(0);
+    expect(await deliver(asanCall, 5000, 2)).toMatchObject({ outcome: 'succeeded' });
+    expect(fake.all('Task')[0].WhoId).toBeUndefined();
   });
 
   it('skips a replay as unchanged and an older state as superseded, sending nothing', async () => {

@@ -5,7 +5,7 @@ import { Batcher } from '../shared/batcher';
 import { CrmLedgerService, payloadHash, stateVersionOf } from '../shared/crm-ledger.service';
 import { DestinationMappingError, DestinationMappingService } from '../shared/destination-mapping.service';
 import { SalesforceAssociations } from './salesforce-associations';
-import { externalIdOf, fitFields, planFor } from './salesforce-objects';
+import { externalIdOf, fitFields, planFor, SalesforceObjectKind } from './salesforce-objects';
 import { DEFER_AT, SalesforceQuota } from './salesforce-quota';
 import { COLLECTION_MAX, SalesforceClient, SalesforceSObject, UpsertItem, UpsertResult } from './salesforce.client';
 import { SALESFORCE_CONFIG_SPEC, salesforceConfig } from './salesforce.config';
@@ -39,6 +39,9 @@ export interface SalesforceAdapterOptions {
   otherLimitBackoffMs: number;
   /** A participant no search found is searched again after this long. */
   recheckUnmatchedMs: number;
+  /** Attempts that wait for a linked record not written yet (dependency order), and how long each waits at least. */
+  dependencyWaits: number;
+  dependencyWaitMs: number;
 }
 
 /**
@@ -59,6 +62,8 @@ export class SalesforceAdapter implements DestinationAdapter {
     dailyLimitBackoffMs: 15 * 60_000,
     otherLimitBackoffMs: 30_000,
     recheckUnmatchedMs: 60 * 60_000,
+    dependencyWaits: 1,
+    dependencyWaitMs: 2000,
   };
   private readonly quotas = new Map<string, SalesforceQuota>();
   private readonly subjectQueue = new Map<string, Promise<void>>();
@@ -91,9 +96,11 @@ export class SalesforceAdapter implements DestinationAdapter {
    * after a newer one that passed its check at the same moment. Different subjects still share batches.
    */
   async deliver(context: DeliveryContext): Promise<AdapterOutcome> {
+    const plan = planFor(context.event);
+    if (plan.kind === 'skip') return { outcome: 'unchanged', reason: plan.reason, durationMs: 0 };
     const key = `${context.destination.id}|${context.event.subject}`;
     const previous = this.subjectQueue.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.deliverNow(context));
+    const run = previous.then(() => this.deliverNow(context, plan.object));
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -106,12 +113,12 @@ export class SalesforceAdapter implements DestinationAdapter {
     }
   }
 
-  private async deliverNow({ destination, config: raw, event, deadlineMs }: DeliveryContext): Promise<AdapterOutcome> {
+  private async deliverNow(
+    { delivery, destination, config: raw, event, deadlineMs }: DeliveryContext,
+    object: SalesforceObjectKind,
+  ): Promise<AdapterOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const plan = planFor(event);
-    if (plan.kind === 'skip') return { outcome: 'unchanged', reason: plan.reason, durationMs: elapsed() };
-    const { object } = plan;
     const destinationId = destination.id;
     const subject = event.subject;
 
@@ -124,6 +131,25 @@ export class SalesforceAdapter implements DestinationAdapter {
         reason: `state ${version.toISOString()} is older than the applied ${new Date(applied).toISOString()}`,
         durationMs: elapsed(),
       };
+    }
+
+    // Dependency order: a record that links to one not written yet waits once for it (they often arrive together),
+    // then goes without the link rather than wait for a record that may never come to this destination.
+    if (delivery.attempts <= this.options.dependencyWaits) {
+      const missing: string[] = [];
+      for (const dependency of object.dependsOn?.(event) ?? []) {
+        if (!(await this.ledger.get(destinationId, dependency.subject, dependency.sobject))?.crmId) {
+          missing.push(`${dependency.sobject} ${dependency.subject}`);
+        }
+      }
+      if (missing.length) {
+        return {
+          outcome: 'retry',
+          reason: `waiting for ${missing.join(', ')} to be written first (dependency order); a later attempt goes without the link`,
+          afterMs: this.options.dependencyWaitMs,
+          durationMs: elapsed(),
+        };
+      }
     }
 
     let mapped: Record<string, unknown> | undefined;

@@ -286,6 +286,20 @@ describe(SalesforceAdapter.name, () => {
     expect(fake.all('Task')[0].WhoId).toBe(lead.Id);
   });
 
+  it('sends nothing while the participant search keeps failing for an up-to-date record', async () => {
+    fake.fail({ kind: 'server-error' }, 2, (r) => r.method === 'GET');
+    const created = call('activity.created', { status: 'initiated', participants }, '2025-10-10T08:21:45.000Z');
+    expect(await deliver(created)).toMatchObject({ outcome: 'retry' });
+    expect(await deliver(created)).toMatchObject({ outcome: 'retry', reason: expect.stringContaining('up to date') });
+    expect(fake.writes()).toHaveLength(1);
+    // The search answers at last and finds no one: recorded, and the delivery is done.
+    expect(await deliver(created)).toMatchObject({
+      outcome: 'unchanged',
+      reason: expect.stringContaining('no participant'),
+    });
+    expect(fake.writes()).toHaveLength(1);
+  });
+
   it('batches deliveries due together into one sObject Collections upsert, with one outcome each', async () => {
     const meetings = [1, 2, 3].map((n) =>
       event('activity.created', `activity:askelephant:m${n}`, {

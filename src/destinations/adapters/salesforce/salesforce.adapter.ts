@@ -156,9 +156,8 @@ export class SalesforceAdapter implements DestinationAdapter {
     try {
       mapped = await this.mappings.evaluate<Record<string, unknown>>('salesforce', object.mapping, event);
     } catch (err) {
-      if (err instanceof DestinationMappingError)
-        return { outcome: 'failed', reason: err.message, durationMs: elapsed() };
-      throw err;
+      if (!(err instanceof DestinationMappingError)) throw err;
+      return { outcome: 'failed', reason: err.message, durationMs: elapsed() };
     }
     const fields = fitFields(mapped && typeof mapped === 'object' && !Array.isArray(mapped) ? mapped : {});
     // Dependency order: the company's Account was written first (or is written later and linked on the next update).
@@ -220,6 +219,13 @@ export class SalesforceAdapter implements DestinationAdapter {
 
     // Only the links changed (a retry after a failed participant search): send only them.
     let body: Record<string, unknown> = coreSame ? { ...links } : { ...fields, ...links };
+    if (!Object.keys(body).length) {
+      // An earlier attempt wrote the record and its participant search has now run: nobody matched, nothing to send.
+      if (pending) return { outcome: 'retry', reason: `record is up to date; ${pending}`, durationMs: elapsed() };
+      await this.ledger.record(destinationId, subject, object.sobject + LINKS_SUFFIX, { payloadHash: linkHash });
+      const responseBody = JSON.stringify({ sobject: object.sobject, id: entry?.crmId, unmatched });
+      return { outcome: 'succeeded', responseBody, durationMs: elapsed() };
+    }
     if (!exists) {
       const defaults = Object.fromEntries(
         Object.entries(object.createDefaults ?? {}).filter(([name]) => body[name] === undefined),

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
 import { DESTINATION_ADAPTERS, DestinationAdapter } from './adapters/destination-adapter';
 import { DestinationAdapters } from './adapters/destination-adapters';
+import { HubspotAdapter } from './adapters/hubspot/hubspot.adapter';
 import { PipedriveAdapter } from './adapters/pipedrive/pipedrive.adapter';
+import { SalesforceAdapter } from './adapters/salesforce/salesforce.adapter';
 import { CrmLedgerService } from './adapters/shared/crm-ledger.service';
 import { DestinationMappingService } from './adapters/shared/destination-mapping.service';
-import { HubspotAdapter } from './adapters/hubspot/hubspot.adapter';
 import { WebhookAdapter } from './adapters/webhook/webhook.adapter';
 import { DestinationController } from './destination.controller';
 import { DestinationService } from './destination.service';
 
 /** Every destination adapter; add a CRM's adapter class here (and its config spec in adapters/config-specs.ts). */
-const ADAPTERS = [WebhookAdapter, HubspotAdapter, PipedriveAdapter];
+const ADAPTERS = [WebhookAdapter, HubspotAdapter, PipedriveAdapter, SalesforceAdapter];
 
 @Module({
   controllers: [DestinationController],

@@ -2,6 +2,7 @@ import type { DestinationType } from '../destination.entity';
 import type { AdapterConfigSpec } from './destination-adapter';
 import { HUBSPOT_CONFIG_SPEC } from './hubspot/hubspot.config-spec';
 import { PIPEDRIVE_CONFIG_SPEC } from './pipedrive/pipedrive.config';
+import { SALESFORCE_CONFIG_SPEC } from './salesforce/salesforce.config';
 
 /**
  * How each CRM destination type's `config` is checked and stored (DESIGN §7). Kept apart from the adapters, which
@@ -11,6 +12,7 @@ import { PIPEDRIVE_CONFIG_SPEC } from './pipedrive/pipedrive.config';
 export const CONFIG_SPECS: Partial<Record<DestinationType, AdapterConfigSpec>> = {
   hubspot: HUBSPOT_CONFIG_SPEC,
   pipedrive: PIPEDRIVE_CONFIG_SPEC,
+  salesforce: SALESFORCE_CONFIG_SPEC,
 };
 
 export function configSpecFor(type: DestinationType): AdapterConfigSpec | undefined {

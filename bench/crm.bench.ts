@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import { HubspotFake, startHubspotFake } from '../test/fakes/hubspot.fake';
+import { startSalesforceFake } from '../test/fakes/salesforce.fake';
 import { startHub, TestHub, waitFor } from '../test/helpers/hub';
 import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
 
@@ -20,6 +21,8 @@ interface CrmKit {
     requests(): number;
     throttled(): number;
     stop(): Promise<void>;
+    /** Method and path of every request, for the breakdown. */
+    paths(): string[];
   }>;
 }
 
@@ -35,6 +38,22 @@ const KITS: CrmKit[] = [
         requests: () => fake.requests.length,
         throttled: () => fake.throttled,
         stop: () => fake.stop(),
+        paths: () => fake.requests.map((r) => `${r.method} ${r.path.replace(/\/\d+/g, '/:id')}`),
+      };
+    },
+  },
+  {
+    name: 'salesforce',
+    async start(rateLimit) {
+      const fake = await startSalesforceFake(
+        rateLimit ? { rateLimit: { requests: rateLimit.max, windowMs: rateLimit.intervalMs } } : {},
+      );
+      return {
+        config: { instanceUrl: fake.url, token: fake.token },
+        requests: () => fake.requests.length,
+        throttled: () => fake.throttled,
+        stop: () => fake.stop(),
+        paths: () => fake.requests.map((r) => `${r.method} ${r.path.replace(/\/[^/]*@[^/]*$/, '/:id')}`),
       };
     },
   },
@@ -101,7 +120,10 @@ async function run(kit: CrmKit, rateLimit?: { max: number; intervalMs: number })
     const outcomes = await hub.sql<{ status: string; n: number }>(
       `SELECT status, count(*)::int AS n FROM delivery GROUP BY status ORDER BY status`,
     );
+    const breakdown = new Map<string, number>();
+    for (const path of fake.paths()) breakdown.set(path, (breakdown.get(path) ?? 0) + 1);
     return {
+      breakdown: [...breakdown].map(([path, n]) => `${n} × ${path}`).join('; '),
       seconds,
       recordsPerSecond: RECORDS / seconds,
       requestsPerRecord: fake.requests() / RECORDS,
@@ -122,6 +144,7 @@ async function main() {
       `${kit.name.padEnd(10)} unthrottled: ${free.recordsPerSecond.toFixed(0)} records/s, ` +
         `${free.requestsPerRecord.toFixed(3)} HTTP requests per record, ${free.throttled} × 429 (${free.outcomes})`,
     );
+    console.log(`           requests: ${free.breakdown}`);
     const tight = await run(kit, { max: 100, intervalMs: 10_000 });
     console.log(
       `${kit.name.padEnd(10)} 100 req / 10 s: backlog done in ${tight.seconds.toFixed(1)} s, ` +

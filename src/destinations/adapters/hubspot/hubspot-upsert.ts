@@ -1,5 +1,5 @@
 import type { AttemptDetail } from '../destination-adapter';
-import { Batcher } from '../shared/batcher';
+import { Batcher, CRM_BATCH_WINDOW_MS } from '../shared/batcher';
 import { HubspotClient, HubspotTarget } from './hubspot.client';
 import { HubspotError, HubspotErrorCode } from './hubspot.errors';
 import type { HubspotObjectType } from './hubspot-objects';
@@ -43,7 +43,7 @@ export class HubspotUpserter {
     options: { maxSize?: number; windowMs?: number } = {},
   ) {
     this.batcher = new Batcher(
-      { maxSize: options.maxSize ?? HUBSPOT_BATCH_MAX, windowMs: options.windowMs ?? 25 },
+      { maxSize: options.maxSize ?? HUBSPOT_BATCH_MAX, windowMs: options.windowMs ?? CRM_BATCH_WINDOW_MS },
       (_key, items) => this.flush(items),
     );
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OutboundClient } from '../../../outbound/outbound.client';
 import type { AdapterOutcome, DeliveryContext, DestinationAdapter } from '../destination-adapter';
-import { Batcher } from '../shared/batcher';
+import { Batcher, CRM_BATCH_WINDOW_MS } from '../shared/batcher';
 import { CrmLedgerService, payloadHash, stateVersionOf } from '../shared/crm-ledger.service';
 import { DestinationMappingError, DestinationMappingService } from '../shared/destination-mapping.service';
 import { SalesforceAssociations } from './salesforce-associations';
@@ -20,7 +20,7 @@ import {
 /** Ledger object type of an activity's WhoId/WhatId, kept apart so a retry can send only the links. */
 const LINKS_SUFFIX = '#links';
 /** How long deliveries due together wait to share one sObject Collections request. */
-const BATCH_WINDOW_MS = 25;
+const BATCH_WINDOW_MS = CRM_BATCH_WINDOW_MS;
 
 interface BatchItem {
   client: SalesforceClient;

@@ -46,8 +46,8 @@ export class CrmLedgerService {
   }
 
   /**
-   * Records an applied write. The CRM id is kept once known; the state version only moves forward, so a late
-   * write of an older state (it raced a newer one) cannot pull it back.
+   * Records an applied write. The CRM id is kept once known; the state version only moves forward, and the payload
+   * hash stays that of the newest state, so a late write of an older state (it raced a newer one) pulls neither back.
    */
   async record(
     destinationId: string,
@@ -61,7 +61,13 @@ export class CrmLedgerService {
        ON CONFLICT (destination_id, subject, object_type) DO UPDATE SET
          crm_id = coalesce(EXCLUDED.crm_id, crm_ledger.crm_id),
          state_version = greatest(EXCLUDED.state_version, crm_ledger.state_version),
-         payload_hash = coalesce(EXCLUDED.payload_hash, crm_ledger.payload_hash),
+         -- The hash belongs to the newest state: a write of an older state recorded later (two states raced in
+         -- one batch) must not replace it, or a replay of the newest state would look changed.
+         payload_hash = CASE
+           WHEN EXCLUDED.state_version IS NULL OR crm_ledger.state_version IS NULL
+             OR EXCLUDED.state_version >= crm_ledger.state_version
+           THEN coalesce(EXCLUDED.payload_hash, crm_ledger.payload_hash)
+           ELSE crm_ledger.payload_hash END,
          updated_at = now()`,
       [destinationId, subject, objectType, entry.crmId ?? null, entry.stateVersion ?? null, entry.payloadHash ?? null],
     );

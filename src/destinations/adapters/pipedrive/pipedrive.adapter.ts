@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { CloudEvent } from '../../../canonical/cloud-event';
 import { OutboundClient } from '../../../outbound/outbound.client';
 import { AdapterOutcome, DeliveryContext, DestinationAdapter } from '../destination-adapter';
+import { KeyedSerializer } from '../shared/keyed-serializer';
 import { CrmLedgerService, payloadHash, stateVersionOf } from '../shared/crm-ledger.service';
 import { DestinationMappingError, DestinationMappingService } from '../shared/destination-mapping.service';
 import { associationBody, lookupActivity, pipedriveDuration, resolveParticipants } from './pipedrive-activities';
@@ -70,7 +71,7 @@ export class PipedriveAdapter implements DestinationAdapter {
   private readonly client: PipedriveClient;
   private readonly claims: PipedriveClaims;
   /** Attempts on one (destination, subject) in this process run one after another: check-then-write stays whole. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly serializer = new KeyedSerializer();
 
   constructor(
     outbound: OutboundClient,
@@ -97,7 +98,7 @@ export class PipedriveAdapter implements DestinationAdapter {
       ledger: this.ledger,
       claims: this.claims,
     };
-    return this.serialised(`${destination.id}\n${event.subject}`, async () => {
+    return this.serializer.run(`${destination.id}\n${event.subject}`, async () => {
       const version = stateVersionOf(event);
       if (await this.ledger.isStale(destination.id, event.subject, version)) {
         return {
@@ -373,16 +374,5 @@ export class PipedriveAdapter implements DestinationAdapter {
     if (!mapped)
       throw new DestinationMappingError(`Destination mapping ${CRM}/${name} produced nothing for ${event.type}`);
     return mapped;
-  }
-
-  private async serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(run);
-    this.locks.set(key, current);
-    try {
-      return await current;
-    } finally {
-      if (this.locks.get(key) === current) this.locks.delete(key);
-    }
   }
 }

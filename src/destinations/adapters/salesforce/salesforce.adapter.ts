@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OutboundClient } from '../../../outbound/outbound.client';
 import type { AdapterOutcome, DeliveryContext, DestinationAdapter } from '../destination-adapter';
 import { Batcher, CRM_BATCH_WINDOW_MS } from '../shared/batcher';
+import { KeyedSerializer } from '../shared/keyed-serializer';
 import { CrmLedgerService, payloadHash, stateVersionOf } from '../shared/crm-ledger.service';
 import { DestinationMappingError, DestinationMappingService } from '../shared/destination-mapping.service';
 import { SalesforceAssociations } from './salesforce-associations';
@@ -66,7 +67,7 @@ export class SalesforceAdapter implements DestinationAdapter {
     dependencyWaitMs: 2000,
   };
   private readonly quotas = new Map<string, SalesforceQuota>();
-  private readonly subjectQueue = new Map<string, Promise<void>>();
+  private readonly serializer = new KeyedSerializer();
   private readonly batcher: Batcher<BatchItem, UpsertResult>;
   private readonly associations: SalesforceAssociations;
 
@@ -99,18 +100,7 @@ export class SalesforceAdapter implements DestinationAdapter {
     const plan = planFor(context.event);
     if (plan.kind === 'skip') return { outcome: 'unchanged', reason: plan.reason, durationMs: 0 };
     const key = `${context.destination.id}|${context.event.subject}`;
-    const previous = this.subjectQueue.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.deliverNow(context, plan.object));
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.subjectQueue.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.subjectQueue.get(key) === tail) this.subjectQueue.delete(key);
-    }
+    return this.serializer.run(key, () => this.deliverNow(context, plan.object));
   }
 
   private async deliverNow(

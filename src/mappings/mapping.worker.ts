@@ -1,6 +1,7 @@
 // class-transformer reads decorator metadata in the canonical entities; a worker thread starts without the polyfill.
 import 'reflect-metadata';
 import jsonata from 'jsonata';
+import { scanJson } from '../common/json-depth';
 import { parentPort } from 'node:worker_threads';
 import { validateCloudEvent } from '../canonical/canonical-validator';
 import type { CloudEvent } from '../canonical/cloud-event';
@@ -95,8 +96,9 @@ export default async function runMappingTask(task: MappingTask): Promise<Mapping
 async function mapBody({ expression, body, context }: MappingTask): Promise<CloudEvent[]> {
   const name = expression.name;
   if (body.byteLength > MAPPING_LIMITS.maxInputBytes) throw inputTooLarge(name, body.byteLength);
-  // Checked on the bytes before parsing: a body nested 100 000 deep parses, then overflows every recursive walk.
-  if (nestingExceeds(body, MAPPING_LIMITS.maxInputDepth)) {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  // Checked before parsing: a body nested 100 000 deep parses, then overflows every recursive walk.
+  if (scanJson(text, MAPPING_LIMITS.maxInputDepth).depth > MAPPING_LIMITS.maxInputDepth) {
     throw new MappingException(
       MappingErrorCode.Bounds,
       `Body for mapping ${name} nests deeper than ${MAPPING_LIMITS.maxInputDepth} levels`,
@@ -104,7 +106,7 @@ async function mapBody({ expression, body, context }: MappingTask): Promise<Clou
   }
   let input: unknown;
   try {
-    input = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    input = JSON.parse(text);
   } catch (err) {
     throw new MappingException(
       MappingErrorCode.Input,
@@ -200,29 +202,6 @@ function compile(expression: MappingExpression): Compiled {
   }
   if (entry instanceof MappingException) throw entry;
   return entry;
-}
-
-/**
- * True when the JSON text opens more than `limit` arrays/objects at once. Works on the UTF-8 bytes: every byte of a
- * multi-byte character is >= 0x80, so it never looks like a quote, backslash or bracket.
- */
-export function nestingExceeds(bytes: Uint8Array, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
-    }
-  }
-  return false;
 }
 
 export function inputTooLarge(name: string, bytes: number): MappingException {

@@ -8,6 +8,8 @@ export enum DestinationErrorCode {
   InvalidFilter = 'invalid_filter',
   InvalidHeaders = 'invalid_headers',
   InvalidConfig = 'invalid_config',
+  UnknownEventTypes = 'unknown_event_types',
+  Archived = 'destination_archived',
 }
 
 export class DestinationException extends HubException<DestinationErrorCode> {
@@ -20,7 +22,10 @@ export class DestinationException extends HubException<DestinationErrorCode> {
       case DestinationErrorCode.InvalidFilter:
       case DestinationErrorCode.InvalidHeaders:
       case DestinationErrorCode.InvalidConfig:
+      case DestinationErrorCode.UnknownEventTypes:
         return HttpStatus.BAD_REQUEST;
+      case DestinationErrorCode.Archived:
+        return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);
     }

@@ -3,6 +3,8 @@ import { InjectRepo } from '../database/database.module';
 import jsonata from 'jsonata';
 import { randomBytes } from 'node:crypto';
 import { Repository } from 'typeorm';
+import { CANONICAL_TYPES } from '../canonical/cloud-event';
+import { globToRegExp } from '../common/glob';
 import { isHeaderName } from '../common/header-name';
 import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
@@ -45,6 +47,7 @@ export class DestinationService {
         `url: a ${dto.type} destination takes config, not url`,
       );
     }
+    assertEventTypes(dto.eventTypes);
     assertHeaders(dto.headers);
     assertFilter(dto.filter);
     const secret = dto.secret ?? generateSecret();
@@ -87,6 +90,7 @@ export class DestinationService {
       destination.config = crm.config;
       destination.configSecretsSealed = this.box.seal(crm.secrets);
     }
+    if (dto.eventTypes) assertEventTypes(dto.eventTypes);
     assertHeaders(dto.headers);
     assertFilter(dto.filter || undefined);
     Object.assign(destination, {
@@ -228,6 +232,20 @@ export class DestinationService {
 
 function generateSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/**
+ * Each glob must match at least one canonical type: `activity.*` written for contacts, or a typo, would otherwise
+ * route nothing, silently (issue 9).
+ */
+function assertEventTypes(globs: string[]): void {
+  const unmatched = globs.filter((glob) => !CANONICAL_TYPES.some((type) => globToRegExp(glob).test(type)));
+  if (!unmatched.length) return;
+  throw new DestinationException(
+    DestinationErrorCode.UnknownEventTypes,
+    `eventTypes: ${unmatched.map((g) => `"${g}"`).join(', ')} match${unmatched.length === 1 ? 'es' : ''} no canonical ` +
+      `type; the types are (GET /api/canonical): ${CANONICAL_TYPES.join(', ')}`,
+  );
 }
 
 function assertHeaders(headers: Record<string, unknown> | undefined): void {

@@ -1,3 +1,4 @@
+import type { EffectiveVerification } from '../connectors/connector.registry';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 
@@ -42,7 +43,10 @@ export interface SourceView {
   name: string;
   connector: string;
   url: string;
+  /** The source's own overrides, as given. */
   verification: Record<string, unknown>;
+  /** What ingest really checks: connector defaults with the overrides on top. */
+  effectiveVerification: EffectiveVerification;
   secretsConfigured: number;
   enabled: boolean;
   createdAt: Date;

@@ -40,7 +40,7 @@ export class SourceService {
     }
     const secrets = dto.secrets ?? [];
     const verification = dto.verification ?? {};
-    this.assertValid(dto.connector, verification, secrets);
+    this.assertValid(dto.connector, verification, secrets, dto.secrets);
     return this.sources.save(
       this.sources.create({
         id: randomId('src'),
@@ -57,7 +57,7 @@ export class SourceService {
     const source = await this.getEntity(id);
     const secrets = dto.secrets ?? this.box.open<string[]>(source.secretsSealed);
     const verification = dto.verification ?? source.verification;
-    this.assertValid(source.connector, verification, secrets);
+    this.assertValid(source.connector, verification, secrets, dto.secrets);
     source.name = dto.name ?? source.name;
     source.enabled = dto.enabled ?? source.enabled;
     source.verification = verification;
@@ -107,6 +107,10 @@ export class SourceService {
       connector: source.connector,
       url: `${baseUrl}/hooks/${source.id}`,
       verification: source.verification,
+      effectiveVerification: this.connectors.effectiveVerification(
+        this.connectors.get(source.connector),
+        source.verification,
+      ),
       secretsConfigured: this.box.open<string[]>(source.secretsSealed).length,
       enabled: source.enabled,
       createdAt: source.createdAt,
@@ -114,7 +118,13 @@ export class SourceService {
     };
   }
 
-  private assertValid(connectorId: string, verification: Record<string, unknown>, secrets: string[]): void {
+  /** `given` are the secrets of this request, if any: only those are refused by a scheme that takes none. */
+  private assertValid(
+    connectorId: string,
+    verification: Record<string, unknown>,
+    secrets: string[],
+    given?: string[],
+  ): void {
     const connector = this.connectors.get(connectorId);
     const schemes = this.connectors.schemesOf(connector);
     if (verification.scheme !== undefined && !schemes.includes(verification.scheme as never)) {
@@ -124,6 +134,15 @@ export class SourceService {
       );
     }
     const verifier = this.connectors.verifierFor(connector, verification);
+    if (verifier.scheme === 'url-token' && given?.length) {
+      // Accepting them would suggest deliveries are checked against them; nothing ever reads them (issue 9).
+      throw new SourceException(
+        SourceErrorCode.SecretsNotAccepted,
+        `secrets: ${connector.name} sources use url-token: ${connector.name} does not sign its webhooks, so the ` +
+          `unguessable source URL is the secret and there is nothing to check a secret against. Remove "secrets"; ` +
+          `to restrict senders, set verification.ipAllow to a list of CIDRs`,
+      );
+    }
     const problems = verifier.validate(this.connectors.settingsFor(connector, verification), secrets);
     if (problems.length) {
       throw new SourceException(

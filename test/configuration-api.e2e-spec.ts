@@ -1,0 +1,159 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { CANONICAL_TYPES } from '../src/canonical/cloud-event';
+import { startHub, TestHub, waitFor } from './helpers/hub';
+import { sample, svixHeaders, whsec } from './helpers/vendors';
+
+/** Issue 9, "Configuration that tells the truth": effective verification, canonical types, archive, retention. */
+describe('configuration API e2e', () => {
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    hub = await startHub();
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  describe('sources', () => {
+    it('show the verification ingest really applies: scheme, headers, tolerance', async () => {
+      const askelephant = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'AE', connector: 'askelephant', secrets: [whsec()], verification: { toleranceSeconds: 600 } })
+        .expect(201);
+      expect(askelephant.body.verification).toEqual({ toleranceSeconds: 600 });
+      expect(askelephant.body.effectiveVerification).toMatchObject({
+        scheme: 'standard-webhooks',
+        toleranceSeconds: 600,
+        secretsRequired: true,
+      });
+      expect(askelephant.body.effectiveVerification.headers.join(' ')).toContain('webhook-signature');
+
+      const asan = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'Asan', connector: 'asan', secrets: ['s3cret'] });
+      expect(asan.status).toBe(201);
+      expect(asan.body.effectiveVerification).toEqual({
+        scheme: 'hmac-sha256',
+        headers: ['X-Asan-Signature'],
+        secretsRequired: true,
+        secretFormat: expect.any(String),
+      });
+
+      const salescaling = await hub
+        .api()
+        .post('/api/sources')
+        .send({
+          name: 'Salescaling signed',
+          connector: 'salescaling',
+          secrets: ['tok'],
+          verification: { scheme: 'hmac-sha256', header: 'X-Sig' },
+        })
+        .expect(201);
+      const reread = await hub.api().get(`/api/sources/${salescaling.body.id}`).expect(200);
+      expect(reread.body.effectiveVerification).toMatchObject({ scheme: 'hmac-sha256', headers: ['X-Sig'] });
+      expect(JSON.stringify(reread.body)).not.toContain('tok"');
+
+      const salesask = await hub.api().post('/api/sources').send({ name: 'SA', connector: 'salesask' }).expect(201);
+      expect(salesask.body.effectiveVerification).toEqual({ scheme: 'url-token', headers: [], secretsRequired: false });
+    });
+
+    it('refuse secrets for a url-token source with a 400 that says why, on create and on update', async () => {
+      const created = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'SA', connector: 'salesask', secrets: ['ignored-token'] })
+        .expect(400);
+      expect(created.body.message).toMatch(/url-token/);
+      expect(created.body.message).toMatch(/Remove "secrets"/);
+
+      const source = await hub.api().post('/api/sources').send({ name: 'SA', connector: 'salesask' }).expect(201);
+      const patched = await hub
+        .api()
+        .patch(`/api/sources/${source.body.id}`)
+        .send({ secrets: ['ignored-token'] })
+        .expect(400);
+      expect(patched.body.message).toMatch(/url-token/);
+      // Other changes still go through, and an empty list is no secret.
+      await hub.api().patch(`/api/sources/${source.body.id}`).send({ name: 'SA 2', secrets: [] }).expect(200);
+    });
+  });
+
+  describe('canonical types', () => {
+    it('GET /api/canonical lists every type with the JSON Schema of its data', async () => {
+      await hub.http().get('/api/canonical').expect(401);
+      const response = await hub.api().get('/api/canonical').expect(200);
+      expect(response.body.map((entry: { type: string }) => entry.type)).toEqual([...CANONICAL_TYPES]);
+      for (const entry of response.body) {
+        expect(entry.schema).toMatchObject({ type: 'object', properties: expect.any(Object) });
+      }
+    });
+
+    it("a type's schema accepts the data the pipeline produced for it and refuses broken data", async () => {
+      const { body: catalogue } = await hub.api().get('/api/canonical').expect(200);
+      const ajv = addFormats(new Ajv({ allErrors: true }));
+      const schemaOf = (type: string) =>
+        ajv.compile((catalogue as { type: string; schema: object }[]).find((e) => e.type === type)!.schema);
+      const secret = whsec();
+      const source = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'AE canon', connector: 'askelephant', secrets: [secret] })
+        .expect(201);
+      const produced = new Set<string>();
+      for (const file of ['v1.engagement.created.json', 'v1.contact.created.json', 'v1.company.created.json']) {
+        const body = sample('askelephant', file);
+        const accepted = await hub
+          .http()
+          .post(`/hooks/${source.body.id}`)
+          .set(svixHeaders(secret, body))
+          .send(body.toString())
+          .expect(202);
+        const detail = await waitFor(
+          async () => {
+            const r = await hub.api().get(`/api/events/${accepted.body.id}`);
+            return r.body.status === 'normalized' && r.body;
+          },
+          { what: `${file} normalised` },
+        );
+        for (const event of detail.canonical as { type: string; data: object }[]) {
+          const validate = schemaOf(event.type);
+          expect({ type: event.type, valid: validate(event.data), errors: validate.errors ?? null }).toEqual({
+            type: event.type,
+            valid: true,
+            errors: null,
+          });
+          expect(schemaOf(event.type)({ ...event.data, notAField: 1 })).toBe(false);
+          produced.add(event.type.split('.')[0]);
+        }
+      }
+      expect([...produced].sort()).toEqual(expect.arrayContaining(['activity', 'company', 'contact']));
+    });
+
+    it('a destination whose eventTypes match no canonical type is refused with the list of types', async () => {
+      const refused = await hub
+        .api()
+        .post('/api/destinations')
+        .send({ name: 'nothing', type: 'webhook', url: 'http://127.0.0.1:9/x', eventTypes: ['activity.nothing'] })
+        .expect(400);
+      expect(refused.body.message).toContain('"activity.nothing"');
+      for (const type of CANONICAL_TYPES) expect(refused.body.message).toContain(type);
+
+      const ok = await hub
+        .api()
+        .post('/api/destinations')
+        .send({ name: 'contacts', type: 'webhook', url: 'http://127.0.0.1:9/x', eventTypes: ['contact.*'] })
+        .expect(201);
+      const patched = await hub
+        .api()
+        .patch(`/api/destinations/${ok.body.id}`)
+        .send({ eventTypes: ['contact.*', 'contacts.created'] })
+        .expect(400);
+      expect(patched.body.message).toContain('"contacts.created"');
+      expect(patched.body.message).not.toContain('"contact.*"');
+    });
+  });
+});

@@ -2,19 +2,55 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { CANONICAL_TYPES } from '../src/canonical/cloud-event';
 import { startHub, TestHub, waitFor } from './helpers/hub';
+import { Sink } from './helpers/sink';
 import { sample, svixHeaders, whsec } from './helpers/vendors';
 
 /** Issue 9, "Configuration that tells the truth": effective verification, canonical types, archive, retention. */
 describe('configuration API e2e', () => {
   let hub: TestHub;
+  let sink: Sink;
 
   beforeAll(async () => {
     hub = await startHub();
+    sink = await new Sink().start();
   });
 
   afterAll(async () => {
     await hub?.close();
+    await sink?.stop();
   });
+
+  /** An AskElephant source, a webhook destination, and one event delivered through them. */
+  async function deliveredEvent(): Promise<{ sourceId: string; destinationId: string; eventId: string }> {
+    const secret = whsec();
+    const source = await hub
+      .api()
+      .post('/api/sources')
+      .send({ name: 'AE', connector: 'askelephant', secrets: [secret] })
+      .expect(201);
+    const destination = await hub
+      .api()
+      .post('/api/destinations')
+      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['*'] })
+      .expect(201);
+    const body = sample('askelephant', 'v1.contact.created.json');
+    const accepted = await hub
+      .http()
+      .post(`/hooks/${source.body.id}`)
+      .set(svixHeaders(secret, body))
+      .send(body.toString())
+      .expect(202);
+    await waitFor(
+      async () => {
+        const detail = await hub.api().get(`/api/events/${accepted.body.id}`);
+        return (detail.body.deliveries as { destinationId: string; status: string }[] | undefined)?.some(
+          (d) => d.destinationId === destination.body.id && d.status === 'succeeded',
+        );
+      },
+      { what: 'the delivery to succeed' },
+    );
+    return { sourceId: source.body.id, destinationId: destination.body.id, eventId: accepted.body.id };
+  }
 
   describe('sources', () => {
     it('show the verification ingest really applies: scheme, headers, tolerance', async () => {
@@ -154,6 +190,79 @@ describe('configuration API e2e', () => {
         .expect(400);
       expect(patched.body.message).toContain('"contacts.created"');
       expect(patched.body.message).not.toContain('"contact.*"');
+    });
+  });
+
+  describe('deleting archives; purging is separate and explicit', () => {
+    it('a deleted source stops accepting, leaves the list, and its history stays readable', async () => {
+      const { sourceId, eventId } = await deliveredEvent();
+      await hub.api().delete(`/api/sources/${sourceId}`).expect(204);
+      await hub.api().delete(`/api/sources/${sourceId}`).expect(204);
+
+      const archived = await hub.api().get(`/api/sources/${sourceId}`).expect(200);
+      expect(archived.body).toMatchObject({ id: sourceId, enabled: false, archivedAt: expect.any(String) });
+      const listed = await hub.api().get('/api/sources').expect(200);
+      expect(listed.body.map((s: { id: string }) => s.id)).not.toContain(sourceId);
+      const all = await hub.api().get('/api/sources?archived=true').expect(200);
+      expect(all.body.map((s: { id: string }) => s.id)).toContain(sourceId);
+
+      const body = sample('askelephant', 'v1.contact.updated.json');
+      await hub.http().post(`/hooks/${sourceId}`).set(svixHeaders(whsec(), body)).send(body.toString()).expect(404);
+      const refused = await hub.api().patch(`/api/sources/${sourceId}`).send({ enabled: true }).expect(409);
+      expect(refused.body.message).toMatch(/archived/);
+
+      const detail = await hub.api().get(`/api/events/${eventId}`).expect(200);
+      expect(detail.body.sourceId).toBe(sourceId);
+      expect(detail.body.canonical.length).toBeGreaterThan(0);
+      expect(detail.body.deliveries[0].attempts_log.length).toBeGreaterThan(0);
+    });
+
+    it('a deleted destination receives nothing more, and its deliveries stay readable', async () => {
+      const { destinationId, eventId } = await deliveredEvent();
+      await hub.api().delete(`/api/destinations/${destinationId}`).expect(204);
+      const archived = await hub.api().get(`/api/destinations/${destinationId}`).expect(200);
+      expect(archived.body).toMatchObject({ status: 'disabled', archivedAt: expect.any(String) });
+      const listed = await hub.api().get('/api/destinations').expect(200);
+      expect(listed.body.map((d: { id: string }) => d.id)).not.toContain(destinationId);
+      const all = await hub.api().get('/api/destinations?archived=true').expect(200);
+      expect(all.body.map((d: { id: string }) => d.id)).toContain(destinationId);
+      await hub.api().patch(`/api/destinations/${destinationId}`).send({ status: 'active' }).expect(409);
+
+      const detail = await hub.api().get(`/api/events/${eventId}`).expect(200);
+      const delivery = (detail.body.deliveries as { destinationId: string; status: string }[]).find(
+        (d) => d.destinationId === destinationId,
+      );
+      expect(delivery?.status).toBe('succeeded');
+    });
+
+    it('purging says what it deletes and needs ?confirm=true once there is history', async () => {
+      const { sourceId, destinationId, eventId } = await deliveredEvent();
+
+      const asked = await hub.api().post(`/api/destinations/${destinationId}/purge`).expect(409);
+      expect(asked.body.message).toMatch(/deletes 1 deliveries, 1 attempts and 0 CRM id ledger entries/);
+      const destinationPurge = await hub
+        .api()
+        .post(`/api/destinations/${destinationId}/purge?confirm=true`)
+        .expect(200);
+      expect(destinationPurge.body).toEqual({
+        id: destinationId,
+        purged: true,
+        deleted: { deliveries: 1, attempts: 1, ledgerEntries: 0 },
+      });
+      await hub.api().get(`/api/destinations/${destinationId}`).expect(404);
+
+      const sourceAsked = await hub.api().post(`/api/sources/${sourceId}/purge`).expect(409);
+      expect(sourceAsked.body.message).toMatch(
+        /deletes 1 events, \d+ canonical events, \d+ deliveries and \d+ attempts/,
+      );
+      await hub.api().get(`/api/events/${eventId}`).expect(200);
+      const sourcePurge = await hub.api().post(`/api/sources/${sourceId}/purge?confirm=true`).expect(200);
+      expect(sourcePurge.body).toMatchObject({ id: sourceId, purged: true, deleted: { events: 1 } });
+      await hub.api().get(`/api/sources/${sourceId}`).expect(404);
+      await hub.api().get(`/api/events/${eventId}`).expect(404);
+
+      const empty = await hub.api().post('/api/sources').send({ name: 'SA', connector: 'salesask' }).expect(201);
+      await hub.api().post(`/api/sources/${empty.body.id}/purge`).expect(200);
     });
   });
 });

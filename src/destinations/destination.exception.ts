@@ -10,6 +10,7 @@ export enum DestinationErrorCode {
   InvalidConfig = 'invalid_config',
   UnknownEventTypes = 'unknown_event_types',
   Archived = 'destination_archived',
+  PurgeNotConfirmed = 'purge_not_confirmed',
 }
 
 export class DestinationException extends HubException<DestinationErrorCode> {
@@ -25,6 +26,7 @@ export class DestinationException extends HubException<DestinationErrorCode> {
       case DestinationErrorCode.UnknownEventTypes:
         return HttpStatus.BAD_REQUEST;
       case DestinationErrorCode.Archived:
+      case DestinationErrorCode.PurgeNotConfirmed:
         return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);

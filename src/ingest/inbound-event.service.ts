@@ -11,10 +11,12 @@ export interface InboundEventSummary {
   test: boolean;
   receivedAt: Date;
   occurredAt?: Date;
+  /** Retention emptied the payload and headers (HUB_RETENTION_DAYS). */
+  purgedAt?: Date;
 }
 
 const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
-  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt"`;
+  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt"`;
 
 /** What the normalize step needs of one inbound event it has just started on. */
 export interface InboundForNormalize {

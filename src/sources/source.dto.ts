@@ -49,6 +49,16 @@ export interface SourceView {
   effectiveVerification: EffectiveVerification;
   secretsConfigured: number;
   enabled: boolean;
+  /** When it was deleted: an archived source keeps its history and accepts nothing. */
+  archivedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** What a purge deleted for good. */
+export class SourcePurge {
+  @ApiProperty() id!: string;
+  @ApiProperty() purged!: true;
+  @ApiProperty({ example: { events: 12, canonicalEvents: 12, deliveries: 24, attempts: 30 } })
+  deleted!: { events: number; canonicalEvents: number; deliveries: number; attempts: number };
 }

@@ -7,6 +7,7 @@ export enum SourceErrorCode {
   InvalidVerification = 'invalid_verification',
   SecretsNotAccepted = 'secrets_not_accepted',
   Archived = 'source_archived',
+  PurgeNotConfirmed = 'purge_not_confirmed',
 }
 
 export class SourceException extends HubException<SourceErrorCode> {
@@ -19,6 +20,7 @@ export class SourceException extends HubException<SourceErrorCode> {
       case SourceErrorCode.SecretsNotAccepted:
         return HttpStatus.BAD_REQUEST;
       case SourceErrorCode.Archived:
+      case SourceErrorCode.PurgeNotConfirmed:
         return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);

@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { CANONICAL_TYPES } from '../src/canonical/cloud-event';
+import { RetentionService } from '../src/retention/retention.service';
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { sample, svixHeaders, whsec } from './helpers/vendors';
@@ -263,6 +264,73 @@ describe('configuration API e2e', () => {
 
       const empty = await hub.api().post('/api/sources').send({ name: 'SA', connector: 'salesask' }).expect(201);
       await hub.api().post(`/api/sources/${empty.body.id}/purge`).expect(200);
+    });
+  });
+
+  describe('retention', () => {
+    it('purges payloads and attempts older than HUB_RETENTION_DAYS in batches and leaves recent ones', async () => {
+      const old = await deliveredEvent();
+      const recent = await deliveredEvent();
+      // Six more old events cloned in SQL, one still waiting for normalisation (kept): with the delivered one, six
+      // payloads to purge, which batches of 2 take in 4 statements (2, 2, 2, then 0 says it is done).
+      await hub.sql(
+        `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, received_at, headers, body, status)
+         SELECT 'inb_clone' || n, source_id, 'clone:' || n, vendor_event_type, received_at, headers, body,
+                CASE WHEN n = 6 THEN 'received' ELSE 'failed' END
+         FROM inbound_event, generate_series(1, 6) AS n WHERE id = $1`,
+        [old.eventId],
+      );
+      const ids = [old.eventId, ...[1, 2, 3, 4, 5, 6].map((n) => `inb_clone${n}`)];
+      await hub.sql(`UPDATE inbound_event SET received_at = now() - interval '31 days' WHERE id = ANY($1)`, [ids]);
+      await hub.sql(
+        `UPDATE delivery_attempt SET started_at = now() - interval '31 days' WHERE delivery_id IN (
+           SELECT d.id FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
+           WHERE c.inbound_event_id = $1)`,
+        [old.eventId],
+      );
+      const [{ count: oldAttempts }] = await hub.sql<{ count: number }>(
+        `SELECT count(*)::int AS count FROM delivery_attempt WHERE started_at < now() - interval '30 days'`,
+      );
+      expect(oldAttempts).toBeGreaterThan(0);
+
+      const sut = hub.app.get(RetentionService);
+      const pass = await sut.purge(new Date(), 2);
+      expect(pass).toEqual({ payloads: 6, attempts: oldAttempts, statements: 4 + Math.floor(oldAttempts / 2) + 1 });
+
+      const rows = await hub.sql<{ id: string; size: number; headers: object; purged: boolean }>(
+        `SELECT id, octet_length(body) AS size, headers, purged_at IS NOT NULL AS purged FROM inbound_event
+         WHERE id = ANY($1) ORDER BY id`,
+        [[...ids, recent.eventId]],
+      );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      for (const id of ids.filter((id) => id !== 'inb_clone6')) {
+        expect(byId.get(id)).toEqual({ id, size: 0, headers: {}, purged: true });
+      }
+      expect(byId.get('inb_clone6')).toMatchObject({ purged: false });
+      expect(byId.get('inb_clone6')!.size).toBeGreaterThan(0);
+      expect(byId.get(recent.eventId)).toMatchObject({ purged: false });
+      expect(byId.get(recent.eventId)!.size).toBeGreaterThan(0);
+
+      // The purged event is still there: its canonical output and delivery, without the payload or old attempts.
+      const detail = await hub.api().get(`/api/events/${old.eventId}`).expect(200);
+      expect(detail.body).toMatchObject({ status: 'normalized', purgedAt: expect.any(String) });
+      expect(detail.body.canonical.length).toBeGreaterThan(0);
+      const ownDelivery = (body: { deliveries: { destinationId: string }[] }, destinationId: string) =>
+        body.deliveries.find((d) => d.destinationId === destinationId);
+      expect(ownDelivery(detail.body, old.destinationId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+        attempts_log: [],
+      });
+      const kept = await hub.api().get(`/api/events/${recent.eventId}`).expect(200);
+      expect(ownDelivery(kept.body, recent.destinationId)).toMatchObject({
+        status: 'succeeded',
+        attempts_log: [expect.objectContaining({ outcome: 'succeeded' })],
+      });
+      expect(kept.body.payload).toMatchObject({ type: 'v1.contact.created' });
+
+      // A second pass finds nothing more.
+      expect(await sut.purge(new Date(), 2)).toEqual({ payloads: 0, attempts: 0, statements: 2 });
     });
   });
 });

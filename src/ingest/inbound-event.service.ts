@@ -108,4 +108,20 @@ export class InboundEventService {
     );
     return rows[0];
   }
+
+  /**
+   * Retention: empties the body and headers of at most `limit` events received before `cutoff` and stamps
+   * `purged_at`; the row stays (status, ids, dedup key, canonical output, deliveries). Events still waiting for
+   * normalisation keep their payload. SKIP LOCKED: a row a worker holds is left for the next pass, never waited on.
+   */
+  async purgePayloads(cutoff: Date, limit: number): Promise<number> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, purged_at = now()
+       WHERE id IN (SELECT id FROM inbound_event
+                    WHERE purged_at IS NULL AND received_at < $1 AND status <> 'received'
+                    ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff, limit],
+    );
+    return affected;
+  }
 }

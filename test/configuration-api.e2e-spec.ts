@@ -53,6 +53,17 @@ describe('configuration API e2e', () => {
     return { sourceId: source.body.id, destinationId: destination.body.id, eventId: accepted.body.id };
   }
 
+  it.each([
+    ['get', '/api/canonical'],
+    ['post', `/api/sources/src_${'A'.repeat(22)}/purge?confirm=true`],
+    ['post', `/api/destinations/dst_${'A'.repeat(22)}/purge?confirm=true`],
+    ['get', '/api/sources?archived=true'],
+    ['get', '/api/destinations?archived=true'],
+  ] as const)('%s %s answers 401 without the API key', async (method, path) => {
+    await hub.http()[method](path).expect(401);
+    await hub.http()[method](path).set('authorization', 'Bearer wrong-key-0123456789abcdef').expect(401);
+  });
+
   describe('sources', () => {
     it('show the verification ingest really applies: scheme, headers, tolerance', async () => {
       const askelephant = await hub

@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LifecycleService } from './lifecycle.service';
 import { OutboundModule } from './outbound/outbound.module';
+import { RetentionModule } from './retention/retention.module';
 import { SourcesModule } from './sources/sources.module';
 import { HubConfig } from './config/hub-config';
 
@@ -28,6 +29,7 @@ export class AppModule {
         IngestModule,
         PipelineModule.forRole(config.role),
         EventsModule,
+        RetentionModule,
         HealthModule,
       ],
       providers: [LifecycleService],

@@ -141,7 +141,9 @@ describe('management API e2e', () => {
       const reread = await hub.api().get(`/api/sources/${id}`).expect(200);
       expect(reread.body).toMatchObject({ name: 'AskElephant renamed', secretsConfigured: 2, enabled: false });
 
+      // Deleting archives (issue 9; test/configuration-api.e2e-spec.ts); purging removes it for good.
       await hub.api().delete(`/api/sources/${id}`).expect(204);
+      await hub.api().post(`/api/sources/${id}/purge`).expect(200);
       const gone = await hub.api().get(`/api/sources/${id}`).expect(404);
       expect(gone.body).toEqual(errorBody(404, 'Not Found'));
       await hub.api().delete(`/api/sources/${id}`).expect(404);
@@ -292,6 +294,7 @@ describe('management API e2e', () => {
       expect(JSON.stringify(after.body)).not.toContain(given.slice('whsec_'.length));
 
       await hub.api().delete(`/api/destinations/${id}`).expect(204);
+      await hub.api().post(`/api/destinations/${id}/purge`).expect(200);
       const gone = await hub.api().get(`/api/destinations/${id}`).expect(404);
       expect(gone.body).toEqual(errorBody(404, 'Not Found'));
     });

@@ -30,6 +30,7 @@ describe(loadConfig.name, () => {
       queuePrefix: 'switchboard',
       role: 'all',
       reconcileIntervalSeconds: 15,
+      retentionDays: 30,
       retryScheduleSeconds: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
       outboundAllow: [],
       logLevel: 'info',
@@ -50,6 +51,8 @@ describe(loadConfig.name, () => {
     ['HUB_OUTBOUND_ALLOW', 'not-a-cidr'],
     ['HUB_ENCRYPTION_KEY', 'short'],
     ['DATABASE_URL', 'mysql://x'],
+    ['HUB_RETENTION_DAYS', '0'],
+    ['HUB_RETENTION_DAYS', 'forever'],
   ])('rejects %s=%s with a ConfigError naming only that variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toMatch(/^Invalid configuration:\n/);
@@ -129,5 +132,9 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /HUB_ENCRYPTION_KEY: required when NODE_ENV=production/,
     );
+  });
+
+  it('reads HUB_RETENTION_DAYS', () => {
+    expect(loadConfig({ HUB_RETENTION_DAYS: '7' }).retentionDays).toBe(7);
   });
 });

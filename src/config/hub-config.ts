@@ -110,6 +110,13 @@ class HubEnvironment {
   @Max(256)
   HUB_NORMALIZE_CONCURRENCY = 8;
 
+  /** Raw payloads and delivery attempts older than this many days are purged (src/retention/). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  HUB_RETENTION_DAYS = 30;
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
   HUB_PUBLIC_URL?: string;
@@ -144,6 +151,8 @@ export interface HubConfig {
   destinationConcurrency: number;
   /** Normalize jobs in flight per worker process (the mapping work itself runs in worker threads). */
   normalizeConcurrency: number;
+  /** Days raw payloads and delivery attempts are kept (src/retention/retention.service.ts). */
+  retentionDays: number;
   publicUrl?: string;
   logLevel: string;
   production: boolean;
@@ -194,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     deliveryConcurrency: raw.HUB_DELIVERY_CONCURRENCY,
     destinationConcurrency: raw.HUB_DESTINATION_CONCURRENCY,
     normalizeConcurrency: raw.HUB_NORMALIZE_CONCURRENCY,
+    retentionDays: raw.HUB_RETENTION_DAYS,
     publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: raw.LOG_LEVEL,
     production: raw.NODE_ENV === 'production',

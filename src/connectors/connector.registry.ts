@@ -20,6 +20,16 @@ export const VERIFIERS: Record<VerificationScheme, Verifier> = {
 
 export class EnvelopeError extends Error {}
 
+export interface EffectiveVerification {
+  scheme: VerificationScheme;
+  /** Request headers the vendor must send (none for url-token). */
+  headers: string[];
+  toleranceSeconds?: number;
+  ipAllow?: string[];
+  secretsRequired: boolean;
+  secretFormat?: string;
+}
+
 /** Loads every `connectors/<id>/connector.yaml` once at boot and fails loudly on a malformed one. */
 @Injectable()
 export class ConnectorRegistry {
@@ -73,6 +83,23 @@ export class ConnectorRegistry {
     const base = scheme === connector.verification.scheme ? defaults : (alternatives?.[scheme] ?? {});
     const { scheme: _override, ...rest } = overrides;
     return { ...base, ...rest };
+  }
+
+  /**
+   * What a source of this connector really verifies with: the scheme, the headers the vendor must send, the
+   * timestamp tolerance and IP allow-list, after the connector defaults and the source's overrides are merged.
+   */
+  effectiveVerification(connector: ConnectorDefinition, overrides: Record<string, unknown>): EffectiveVerification {
+    const settings = this.settingsFor(connector, overrides);
+    const described = this.verifierFor(connector, overrides).describe(settings);
+    return {
+      scheme: described.scheme,
+      headers: described.headers,
+      ...(described.toleranceSeconds !== undefined ? { toleranceSeconds: described.toleranceSeconds } : {}),
+      ...(Array.isArray(settings.ipAllow) ? { ipAllow: settings.ipAllow as string[] } : {}),
+      secretsRequired: described.secretsRequired,
+      ...(described.secretFormat ? { secretFormat: described.secretFormat } : {}),
+    };
   }
 
   sample(connector: ConnectorDefinition, file: string): Buffer {

@@ -110,4 +110,18 @@ export class DeliveryService {
       [inboundEventId],
     );
   }
+
+  /**
+   * Retention: deletes at most `limit` attempts started before `cutoff`. The delivery keeps its status, attempt
+   * count and last error. SKIP LOCKED, so a pass never waits on a row another transaction holds.
+   */
+  async purgeAttempts(cutoff: Date, limit: number): Promise<number> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM delivery_attempt
+       WHERE id IN (SELECT id FROM delivery_attempt WHERE started_at < $1
+                    ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff, limit],
+    );
+    return affected;
+  }
 }

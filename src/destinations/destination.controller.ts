@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ArchivedQuery, PurgeQuery } from '../common/archive-query.dto';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import { CreateDestinationDto, DestinationView, UpdateDestinationDto } from './destination.dto';
+import { CreateDestinationDto, DestinationPurge, DestinationView, UpdateDestinationDto } from './destination.dto';
 import { DestinationService } from './destination.service';
 
 @ApiTags('destinations')
@@ -19,8 +20,9 @@ export class DestinationController {
   }
 
   @Get()
-  async list(): Promise<DestinationView[]> {
-    return (await this.destinations.list()).map((d) => this.destinations.view(d));
+  @ApiOperation({ summary: 'List destinations (deleted ones only with ?archived=true)' })
+  async list(@Query() query: ArchivedQuery): Promise<DestinationView[]> {
+    return (await this.destinations.list(query.archived)).map((d) => this.destinations.view(d));
   }
 
   @Get(':id')
@@ -43,7 +45,22 @@ export class DestinationController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete (archive) a destination: it receives nothing more; its deliveries and attempts stay readable',
+  })
   async remove(@Param('id') id: string): Promise<void> {
-    await this.destinations.remove(id);
+    await this.destinations.archive(id);
+  }
+
+  @Post(':id/purge')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Delete a destination with its deliveries, attempts and CRM id ledger for good',
+    description:
+      'A destination with deliveries answers 409 with what would be deleted until called with ?confirm=true.',
+  })
+  @ApiOkResponse({ type: DestinationPurge })
+  purge(@Param('id') id: string, @Query() query: PurgeQuery): Promise<DestinationPurge> {
+    return this.destinations.purge(id, query.confirm ?? false);
   }
 }

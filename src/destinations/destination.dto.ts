@@ -137,8 +137,18 @@ export interface DestinationView {
   retrySchedule?: number[];
   status: string;
   disabledReason?: string;
+  /** When it was deleted: an archived destination keeps its deliveries and receives nothing. */
+  archivedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
   /** Only in the creation and rotation answers. */
   secret?: string;
+}
+
+/** What a destination purge deleted for good. */
+export class DestinationPurge {
+  @ApiProperty() id!: string;
+  @ApiProperty() purged!: true;
+  @ApiProperty({ example: { deliveries: 24, attempts: 30, ledgerEntries: 3 } })
+  deleted!: { deliveries: number; attempts: number; ledgerEntries: number };
 }

@@ -55,6 +55,10 @@ export class DestinationEntity {
   @Column('text', { name: 'disabled_reason', nullable: true })
   disabledReason!: string | null;
 
+  /** Set when the destination was deleted: it is disabled, kept with its history, and hidden from lists. */
+  @Column('timestamptz', { name: 'archived_at', nullable: true })
+  archivedAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

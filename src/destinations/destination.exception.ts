@@ -8,6 +8,9 @@ export enum DestinationErrorCode {
   InvalidFilter = 'invalid_filter',
   InvalidHeaders = 'invalid_headers',
   InvalidConfig = 'invalid_config',
+  UnknownEventTypes = 'unknown_event_types',
+  Archived = 'destination_archived',
+  PurgeNotConfirmed = 'purge_not_confirmed',
 }
 
 export class DestinationException extends HubException<DestinationErrorCode> {
@@ -20,7 +23,11 @@ export class DestinationException extends HubException<DestinationErrorCode> {
       case DestinationErrorCode.InvalidFilter:
       case DestinationErrorCode.InvalidHeaders:
       case DestinationErrorCode.InvalidConfig:
+      case DestinationErrorCode.UnknownEventTypes:
         return HttpStatus.BAD_REQUEST;
+      case DestinationErrorCode.Archived:
+      case DestinationErrorCode.PurgeNotConfirmed:
+        return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);
     }

@@ -2,13 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepo } from '../database/database.module';
 import jsonata from 'jsonata';
 import { randomBytes } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { CANONICAL_TYPES } from '../canonical/cloud-event';
+import { globToRegExp } from '../common/glob';
 import { isHeaderName } from '../common/header-name';
 import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import { CreateDestinationDto, DestinationView, UpdateDestinationDto } from './destination.dto';
+import { CreateDestinationDto, DestinationPurge, DestinationView, UpdateDestinationDto } from './destination.dto';
 import { configSpecFor, normalizeConfig } from './adapters/config-specs';
 import { DestinationEntity, DestinationType } from './destination.entity';
 import { DestinationErrorCode, DestinationException } from './destination.exception';
@@ -45,6 +47,7 @@ export class DestinationService {
         `url: a ${dto.type} destination takes config, not url`,
       );
     }
+    assertEventTypes(dto.eventTypes);
     assertHeaders(dto.headers);
     assertFilter(dto.filter);
     const secret = dto.secret ?? generateSecret();
@@ -71,6 +74,12 @@ export class DestinationService {
 
   async update(id: string, dto: UpdateDestinationDto): Promise<DestinationEntity> {
     const destination = await this.get(id);
+    if (destination.archivedAt) {
+      throw new DestinationException(
+        DestinationErrorCode.Archived,
+        `Destination ${id} was deleted (archived) on ${destination.archivedAt.toISOString()}; create a new one instead`,
+      );
+    }
     if (dto.url && destination.type !== 'webhook') {
       throw new DestinationException(
         DestinationErrorCode.InvalidConfig,
@@ -87,6 +96,7 @@ export class DestinationService {
       destination.config = crm.config;
       destination.configSecretsSealed = this.box.seal(crm.secrets);
     }
+    if (dto.eventTypes) assertEventTypes(dto.eventTypes);
     assertHeaders(dto.headers);
     assertFilter(dto.filter || undefined);
     Object.assign(destination, {
@@ -151,13 +161,56 @@ export class DestinationService {
     await this.destinations.update({ id }, { status: 'disabled', disabledReason: reason });
   }
 
-  async remove(id: string): Promise<void> {
-    const result = await this.destinations.delete({ id });
-    if (!result.affected) throw new DestinationException(DestinationErrorCode.NotFound, `Destination ${id} not found`);
+  /**
+   * Deleting archives: the destination is disabled (nothing more is routed to it; owed deliveries end `failed`)
+   * and leaves the lists, but its deliveries and attempts stay readable. Deleting twice is harmless.
+   */
+  async archive(id: string): Promise<void> {
+    const destination = await this.get(id);
+    if (destination.archivedAt) return;
+    await this.destinations.update(
+      { id },
+      { status: 'disabled', disabledReason: 'deleted (archived)', archivedAt: new Date() },
+    );
+    this.recent.delete(id);
   }
 
-  list(): Promise<DestinationEntity[]> {
-    return this.destinations.find({ order: { createdAt: 'ASC' } });
+  /**
+   * Deletes the destination and, through the ON DELETE CASCADE keys, its deliveries, attempts and CRM id ledger.
+   * With deliveries it needs the caller's confirmation, after being told what would go.
+   */
+  async purge(id: string, confirmed: boolean): Promise<DestinationPurge> {
+    await this.get(id);
+    const result = await this.destinations.manager.transaction(async (manager) => {
+      const [counts]: DestinationPurge['deleted'][] = await manager.query(
+        `SELECT (SELECT count(*)::int FROM delivery WHERE destination_id = $1) AS deliveries,
+                (SELECT count(*)::int FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id
+                  WHERE d.destination_id = $1) AS attempts,
+                (SELECT count(*)::int FROM crm_ledger WHERE destination_id = $1) AS "ledgerEntries"`,
+        [id],
+      );
+      if (counts.deliveries > 0 && !confirmed) return { confirmed: false as const, counts };
+      await manager.query(`DELETE FROM destination WHERE id = $1`, [id]);
+      return { confirmed: true as const, counts };
+    });
+    this.recent.delete(id);
+    if (!result.confirmed) {
+      const { deliveries, attempts, ledgerEntries } = result.counts;
+      throw new DestinationException(
+        DestinationErrorCode.PurgeNotConfirmed,
+        `Purging destination ${id} deletes ${deliveries} deliveries, ${attempts} attempts and ${ledgerEntries} ` +
+          `CRM id ledger entries for good; repeat with ?confirm=true to purge`,
+      );
+    }
+    return { id, purged: true, deleted: result.counts };
+  }
+
+  /** Archived destinations only when asked for. */
+  list(includeArchived = false): Promise<DestinationEntity[]> {
+    return this.destinations.find({
+      where: includeArchived ? {} : { archivedAt: IsNull() },
+      order: { createdAt: 'ASC' },
+    });
   }
 
   active(): Promise<DestinationEntity[]> {
@@ -203,6 +256,7 @@ export class DestinationService {
       ...(destination.retrySchedule ? { retrySchedule: destination.retrySchedule } : {}),
       status: destination.status,
       ...(destination.disabledReason ? { disabledReason: destination.disabledReason } : {}),
+      ...(destination.archivedAt ? { archivedAt: destination.archivedAt } : {}),
       createdAt: destination.createdAt,
       updatedAt: destination.updatedAt,
       ...(secret ? { secret } : {}),
@@ -228,6 +282,20 @@ export class DestinationService {
 
 function generateSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/**
+ * Each glob must match at least one canonical type: `activity.*` written for contacts, or a typo, would otherwise
+ * route nothing, silently (issue 9).
+ */
+function assertEventTypes(globs: string[]): void {
+  const unmatched = globs.filter((glob) => !CANONICAL_TYPES.some((type) => globToRegExp(glob).test(type)));
+  if (!unmatched.length) return;
+  throw new DestinationException(
+    DestinationErrorCode.UnknownEventTypes,
+    `eventTypes: ${unmatched.map((g) => `"${g}"`).join(', ')} match${unmatched.length === 1 ? 'es' : ''} no canonical ` +
+      `type; the types are (GET /api/canonical): ${CANONICAL_TYPES.join(', ')}`,
+  );
 }
 
 function assertHeaders(headers: Record<string, unknown> | undefined): void {

@@ -51,4 +51,8 @@ export class InboundEventEntity {
 
   @Column('timestamptz', { name: 'last_attempt_at', nullable: true })
   lastAttemptAt!: Date | null;
+
+  /** Retention emptied `body` and `headers` (HUB_RETENTION_DAYS); the row stays for counts, dedup and history. */
+  @Column('timestamptz', { name: 'purged_at', nullable: true })
+  purgedAt!: Date | null;
 }

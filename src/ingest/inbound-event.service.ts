@@ -11,10 +11,12 @@ export interface InboundEventSummary {
   test: boolean;
   receivedAt: Date;
   occurredAt?: Date;
+  /** Retention emptied the payload and headers (HUB_RETENTION_DAYS). */
+  purgedAt?: Date;
 }
 
 const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
-  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt"`;
+  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt"`;
 
 /** What the normalize step needs of one inbound event it has just started on. */
 export interface InboundForNormalize {
@@ -105,5 +107,21 @@ export class InboundEventService {
       [id],
     );
     return rows[0];
+  }
+
+  /**
+   * Retention: empties the body and headers of at most `limit` events received before `cutoff` and stamps
+   * `purged_at`; the row stays (status, ids, dedup key, canonical output, deliveries). Events still waiting for
+   * normalisation keep their payload. SKIP LOCKED: a row a worker holds is left for the next pass, never waited on.
+   */
+  async purgePayloads(cutoff: Date, limit: number): Promise<number> {
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, purged_at = now()
+       WHERE id IN (SELECT id FROM inbound_event
+                    WHERE purged_at IS NULL AND received_at < $1 AND status <> 'received'
+                    ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff, limit],
+    );
+    return affected;
   }
 }

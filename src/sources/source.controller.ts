@@ -1,10 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ArchivedQuery, PurgeQuery } from '../common/archive-query.dto';
 import { baseUrlOf } from '../common/base-url';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import { CreateSourceDto, SourceView, UpdateSourceDto } from './source.dto';
+import { CreateSourceDto, SourcePurge, SourceView, UpdateSourceDto } from './source.dto';
 import { SourceService } from './source.service';
 
 @ApiTags('sources')
@@ -18,29 +32,47 @@ export class SourceController {
   ) {}
 
   @Post()
+  @ApiOperation({ summary: 'Create a source; its url is where the vendor posts' })
   async create(@Body() dto: CreateSourceDto, @Req() req: FastifyRequest): Promise<SourceView> {
     return this.sources.view(await this.sources.create(dto), baseUrlOf(this.config, req));
   }
 
   @Get()
-  async list(@Req() req: FastifyRequest): Promise<SourceView[]> {
+  @ApiOperation({ summary: 'List sources (deleted ones only with ?archived=true)' })
+  async list(@Query() query: ArchivedQuery, @Req() req: FastifyRequest): Promise<SourceView[]> {
     const base = baseUrlOf(this.config, req);
-    return (await this.sources.list()).map((source) => this.sources.view(source, base));
+    return (await this.sources.list(query.archived)).map((source) => this.sources.view(source, base));
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One source with its effective verification (archived ones too)' })
   async get(@Param('id') id: string, @Req() req: FastifyRequest): Promise<SourceView> {
     return this.sources.view(await this.sources.getEntity(id), baseUrlOf(this.config, req));
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Change a source; secrets and verification are validated as on create' })
   async update(@Param('id') id: string, @Body() dto: UpdateSourceDto, @Req() req: FastifyRequest): Promise<SourceView> {
     return this.sources.view(await this.sources.update(id, dto), baseUrlOf(this.config, req));
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete (archive) a source: it accepts nothing more; its events and deliveries stay readable',
+  })
   async remove(@Param('id') id: string): Promise<void> {
-    await this.sources.remove(id);
+    await this.sources.archive(id);
+  }
+
+  @Post(':id/purge')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Delete a source and all its history for good',
+    description: 'A source with events answers 409 with what would be deleted until called with ?confirm=true.',
+  })
+  @ApiOkResponse({ type: SourcePurge })
+  purge(@Param('id') id: string, @Query() query: PurgeQuery): Promise<SourcePurge> {
+    return this.sources.purge(id, query.confirm ?? false);
   }
 }

@@ -1,3 +1,4 @@
+import type { EffectiveVerification } from '../connectors/connector.registry';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 
@@ -42,9 +43,22 @@ export interface SourceView {
   name: string;
   connector: string;
   url: string;
+  /** The source's own overrides, as given. */
   verification: Record<string, unknown>;
+  /** What ingest really checks: connector defaults with the overrides on top. */
+  effectiveVerification: EffectiveVerification;
   secretsConfigured: number;
   enabled: boolean;
+  /** When it was deleted: an archived source keeps its history and accepts nothing. */
+  archivedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** What a purge deleted for good. */
+export class SourcePurge {
+  @ApiProperty() id!: string;
+  @ApiProperty() purged!: true;
+  @ApiProperty({ example: { events: 12, canonicalEvents: 12, deliveries: 24, attempts: 30 } })
+  deleted!: { events: number; canonicalEvents: number; deliveries: number; attempts: number };
 }

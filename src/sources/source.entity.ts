@@ -23,6 +23,10 @@ export class SourceEntity {
   @Column('boolean', { default: true })
   enabled!: boolean;
 
+  /** Set when the source was deleted: it is disabled, kept with its history, and hidden from lists. */
+  @Column('timestamptz', { name: 'archived_at', nullable: true })
+  archivedAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -5,6 +5,9 @@ export enum SourceErrorCode {
   NotFound = 'source_not_found',
   UnknownConnector = 'unknown_connector',
   InvalidVerification = 'invalid_verification',
+  SecretsNotAccepted = 'secrets_not_accepted',
+  Archived = 'source_archived',
+  PurgeNotConfirmed = 'purge_not_confirmed',
 }
 
 export class SourceException extends HubException<SourceErrorCode> {
@@ -14,7 +17,11 @@ export class SourceException extends HubException<SourceErrorCode> {
         return HttpStatus.NOT_FOUND;
       case SourceErrorCode.UnknownConnector:
       case SourceErrorCode.InvalidVerification:
+      case SourceErrorCode.SecretsNotAccepted:
         return HttpStatus.BAD_REQUEST;
+      case SourceErrorCode.Archived:
+      case SourceErrorCode.PurgeNotConfirmed:
+        return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);
     }

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepo } from '../database/database.module';
-import { Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { CreateSourceDto, SourceView, UpdateSourceDto } from './source.dto';
+import { CreateSourceDto, SourcePurge, SourceView, UpdateSourceDto } from './source.dto';
 import { SourceEntity } from './source.entity';
 import { SourceErrorCode, SourceException } from './source.exception';
 
@@ -40,7 +40,7 @@ export class SourceService {
     }
     const secrets = dto.secrets ?? [];
     const verification = dto.verification ?? {};
-    this.assertValid(dto.connector, verification, secrets);
+    this.assertValid(dto.connector, verification, secrets, dto.secrets);
     return this.sources.save(
       this.sources.create({
         id: randomId('src'),
@@ -55,9 +55,15 @@ export class SourceService {
 
   async update(id: string, dto: UpdateSourceDto): Promise<SourceEntity> {
     const source = await this.getEntity(id);
+    if (source.archivedAt) {
+      throw new SourceException(
+        SourceErrorCode.Archived,
+        `Source ${id} was deleted (archived) on ${source.archivedAt.toISOString()}; create a new source instead`,
+      );
+    }
     const secrets = dto.secrets ?? this.box.open<string[]>(source.secretsSealed);
     const verification = dto.verification ?? source.verification;
-    this.assertValid(source.connector, verification, secrets);
+    this.assertValid(source.connector, verification, secrets, dto.secrets);
     source.name = dto.name ?? source.name;
     source.enabled = dto.enabled ?? source.enabled;
     source.verification = verification;
@@ -67,14 +73,55 @@ export class SourceService {
     return saved;
   }
 
-  async remove(id: string): Promise<void> {
-    const result = await this.sources.delete({ id });
+  /**
+   * Deleting archives: the source stops accepting deliveries (its URL answers 404) and leaves the lists, but its
+   * events, their canonical output, deliveries and attempts stay readable. Deleting twice is harmless.
+   */
+  async archive(id: string): Promise<void> {
+    const source = await this.getEntity(id);
+    if (!source.archivedAt) await this.sources.update({ id }, { enabled: false, archivedAt: new Date() });
     this.cache.delete(id);
-    if (!result.affected) throw new SourceException(SourceErrorCode.NotFound, `Source ${id} not found`);
   }
 
-  list(): Promise<SourceEntity[]> {
-    return this.sources.find({ order: { createdAt: 'ASC' } });
+  /**
+   * Deletes the source and, through the ON DELETE CASCADE keys, its whole history. A source with events is purged
+   * only when the caller confirms, after being told what would go; the answer says what went.
+   */
+  async purge(id: string, confirmed: boolean): Promise<SourcePurge> {
+    await this.getEntity(id);
+    const result = await this.sources.manager.transaction(async (manager) => {
+      const [counts]: SourcePurge['deleted'][] = await manager.query(
+        `SELECT count(DISTINCT i.id)::int AS events, count(DISTINCT c.id)::int AS "canonicalEvents",
+                count(DISTINCT d.id)::int AS deliveries, count(a.id)::int AS attempts
+         FROM inbound_event i
+         LEFT JOIN canonical_event c ON c.inbound_event_id = i.id
+         LEFT JOIN delivery d ON d.canonical_event_id = c.id
+         LEFT JOIN delivery_attempt a ON a.delivery_id = d.id
+         WHERE i.source_id = $1`,
+        [id],
+      );
+      if (counts.events > 0 && !confirmed) return { confirmed: false as const, counts };
+      await manager.query(`DELETE FROM source WHERE id = $1`, [id]);
+      return { confirmed: true as const, counts };
+    });
+    this.cache.delete(id);
+    if (!result.confirmed) {
+      const { events, canonicalEvents, deliveries, attempts } = result.counts;
+      throw new SourceException(
+        SourceErrorCode.PurgeNotConfirmed,
+        `Purging source ${id} deletes ${events} events, ${canonicalEvents} canonical events, ${deliveries} ` +
+          `deliveries and ${attempts} attempts for good; repeat with ?confirm=true to purge`,
+      );
+    }
+    return { id, purged: true, deleted: result.counts };
+  }
+
+  /** Archived sources only when asked for. */
+  list(includeArchived = false): Promise<SourceEntity[]> {
+    return this.sources.find({
+      where: includeArchived ? {} : { archivedAt: IsNull() },
+      order: { createdAt: 'ASC' },
+    });
   }
 
   async getEntity(id: string): Promise<SourceEntity> {
@@ -107,14 +154,25 @@ export class SourceService {
       connector: source.connector,
       url: `${baseUrl}/hooks/${source.id}`,
       verification: source.verification,
+      effectiveVerification: this.connectors.effectiveVerification(
+        this.connectors.get(source.connector),
+        source.verification,
+      ),
       secretsConfigured: this.box.open<string[]>(source.secretsSealed).length,
       enabled: source.enabled,
+      ...(source.archivedAt ? { archivedAt: source.archivedAt } : {}),
       createdAt: source.createdAt,
       updatedAt: source.updatedAt,
     };
   }
 
-  private assertValid(connectorId: string, verification: Record<string, unknown>, secrets: string[]): void {
+  /** `given` are the secrets of this request, if any: only those are refused by a scheme that takes none. */
+  private assertValid(
+    connectorId: string,
+    verification: Record<string, unknown>,
+    secrets: string[],
+    given?: string[],
+  ): void {
     const connector = this.connectors.get(connectorId);
     const schemes = this.connectors.schemesOf(connector);
     if (verification.scheme !== undefined && !schemes.includes(verification.scheme as never)) {
@@ -124,6 +182,15 @@ export class SourceService {
       );
     }
     const verifier = this.connectors.verifierFor(connector, verification);
+    if (verifier.scheme === 'url-token' && given?.length) {
+      // Accepting them would suggest deliveries are checked against them; nothing ever reads them (issue 9).
+      throw new SourceException(
+        SourceErrorCode.SecretsNotAccepted,
+        `secrets: ${connector.name} sources use url-token: ${connector.name} does not sign its webhooks, so the ` +
+          `unguessable source URL is the secret and there is nothing to check a secret against. Remove "secrets"; ` +
+          `to restrict senders, set verification.ipAllow to a list of CIDRs`,
+      );
+    }
     const problems = verifier.validate(this.connectors.settingsFor(connector, verification), secrets);
     if (problems.length) {
       throw new SourceException(

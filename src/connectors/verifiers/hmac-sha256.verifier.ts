@@ -54,7 +54,16 @@ export class HmacSha256Verifier implements Verifier {
   describe(settings: Record<string, unknown>) {
     const headers = [String(settings.header ?? DEFAULT_HEADER)];
     if (settings.timestampHeader) headers.push(String(settings.timestampHeader));
-    return { scheme: this.scheme, headers, secretsRequired: true, secretFormat: 'the shared signing secret' };
+    return {
+      scheme: this.scheme,
+      headers,
+      secretsRequired: true,
+      secretFormat: 'the shared signing secret',
+      // The timestamp is checked only when the vendor sends one.
+      ...(settings.timestampHeader
+        ? { toleranceSeconds: Number(settings.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS) }
+        : {}),
+    };
   }
 }
 

@@ -59,7 +59,7 @@ export class StandardWebhooksVerifier implements Verifier {
     return problems;
   }
 
-  describe() {
+  describe(settings: Record<string, unknown> = {}) {
     return {
       scheme: this.scheme,
       headers: [
@@ -69,6 +69,7 @@ export class StandardWebhooksVerifier implements Verifier {
       ],
       secretsRequired: true,
       secretFormat: 'whsec_<base64>',
+      toleranceSeconds: Number(settings.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS),
     };
   }
 }

@@ -36,6 +36,8 @@ export interface VerifierDescription {
   headers: string[];
   secretsRequired: boolean;
   secretFormat?: string;
+  /** How far a signed timestamp may be from now, when the scheme checks one. */
+  toleranceSeconds?: number;
 }
 
 /** One entry of the fixed verifier catalogue (DESIGN §3). Verifiers read the raw bytes, never re-serialised JSON. */

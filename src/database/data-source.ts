@@ -6,10 +6,12 @@ import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { InboundEventEntity } from '../ingest/inbound-event.entity';
+import { MappingOverrideEntity } from '../mappings/mapping-override.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
 import { PipelineIsolation1764576000000 } from './migrations/1764576000000-PipelineIsolation';
 import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDestinations';
+import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 
 export const ENTITIES = [
   SourceEntity,
@@ -19,9 +21,15 @@ export const ENTITIES = [
   DeliveryEntity,
   DeliveryAttemptEntity,
   HubSettingEntity,
+  MappingOverrideEntity,
 ];
 
-export const MIGRATIONS = [Initial1763942400000, PipelineIsolation1764576000000, CrmDestinations1764662400000];
+export const MIGRATIONS = [
+  Initial1763942400000,
+  PipelineIsolation1764576000000,
+  CrmDestinations1764662400000,
+  MappingOverrides1764835200000,
+];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {

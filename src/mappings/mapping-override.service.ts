@@ -84,7 +84,7 @@ export class MappingOverrideService {
   async save(connector: string, eventType: string, expression: string, comment?: string): Promise<number> {
     const version = await this.dataSource.transaction(async (manager) => {
       // Serialises concurrent saves of the same mapping, so two never take the same number.
-      await manager.query('SELECT pg_advisory_xact_lock(7419002, hashtext($1))', [keyOf(connector, eventType)]);
+      await manager.query(`SELECT pg_advisory_xact_lock(7419002, hashtext($1 || '/' || $2))`, [connector, eventType]);
       const [{ next }]: { next: number }[] = await manager.query(
         `SELECT COALESCE(max(version), 0) + 1 AS next FROM mapping_override WHERE connector = $1 AND event_type = $2`,
         [connector, eventType],

@@ -1,10 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, NotContains } from 'class-validator';
 import type { CloudEvent } from '../canonical/cloud-event';
 
 /** 256 KiB of JSONata is far above any mapping in mappings/ (the largest is a few KiB). */
 const MAX_EXPRESSION = 256 * 1024;
+/** Postgres text cannot hold NUL: refused as a 400, not a 500 from the INSERT. */
+const NUL = '\u0000';
+const noNul = (what: string) => ({ message: `${what} must not contain NUL characters` });
 
 export class SaveMappingDto {
   @ApiProperty({
@@ -13,12 +16,14 @@ export class SaveMappingDto {
   })
   @IsString()
   @Length(1, MAX_EXPRESSION)
+  @NotContains(NUL, noNul('expression'))
   expression!: string;
 
   @ApiPropertyOptional({ description: 'Why this version', example: 'title falls back to the meeting URL' })
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @NotContains(NUL, noNul('comment'))
   comment?: string;
 }
 

@@ -29,6 +29,10 @@ export class CanonicalEventEntity {
   @Column('json')
   event!: CloudEvent;
 
+  /** The mapping that produced it: `file:<sha256 prefix>` or `override:<n>`; null before issue 9. */
+  @Column('text', { name: 'mapping_version', nullable: true })
+  mappingVersion!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -8,12 +8,27 @@ export class CanonicalEventService {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Inside the normalize transaction. Ids are derived, so a second run inserts nothing. */
-  async insert(manager: EntityManager, inboundEventId: string, events: CloudEvent[]): Promise<void> {
+  async insert(
+    manager: EntityManager,
+    inboundEventId: string,
+    events: CloudEvent[],
+    mappingVersion?: string,
+  ): Promise<void> {
     for (const [index, event] of events.entries()) {
       await manager.query(
-        `INSERT INTO canonical_event (id, inbound_event_id, index, type, subject, time, test, event)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-        [event.id, inboundEventId, index, event.type, event.subject, event.time, event.test, event],
+        `INSERT INTO canonical_event (id, inbound_event_id, index, type, subject, time, test, event, mapping_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+        [
+          event.id,
+          inboundEventId,
+          index,
+          event.type,
+          event.subject,
+          event.time,
+          event.test,
+          event,
+          mappingVersion ?? null,
+        ],
       );
     }
   }

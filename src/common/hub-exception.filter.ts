@@ -13,6 +13,7 @@ export interface ErrorBody {
   error: string;
   message: string;
   correlationId: string;
+  details?: Record<string, unknown>;
 }
 
 const REASONS: Record<number, string> = {
@@ -67,6 +68,7 @@ export class HubExceptionFilter implements ExceptionFilter {
       );
     }
     const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message, correlationId };
+    if (exception instanceof HubException && exception.details) body.details = exception.details;
     const response = ctx.getResponse();
     const raw = response.raw ?? response;
     if (!raw.headersSent) {

@@ -8,6 +8,8 @@ export abstract class HubException<Code extends string = string> extends Error {
   abstract readonly status: HttpStatus;
   /** Extra response headers, e.g. Retry-After on 503. */
   readonly headers: Record<string, string> = {};
+  /** Structured detail rendered as `details` beside the message (e.g. a JSONata error's position). */
+  details?: Record<string, unknown>;
 
   constructor(
     readonly code: Code,

@@ -6,11 +6,13 @@ import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { InboundEventEntity } from '../ingest/inbound-event.entity';
+import { MappingOverrideEntity } from '../mappings/mapping-override.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
 import { PipelineIsolation1764576000000 } from './migrations/1764576000000-PipelineIsolation';
 import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDestinations';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
+import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 
 export const ENTITIES = [
   SourceEntity,
@@ -20,6 +22,7 @@ export const ENTITIES = [
   DeliveryEntity,
   DeliveryAttemptEntity,
   HubSettingEntity,
+  MappingOverrideEntity,
 ];
 
 export const MIGRATIONS = [
@@ -27,6 +30,7 @@ export const MIGRATIONS = [
   PipelineIsolation1764576000000,
   CrmDestinations1764662400000,
   ArchiveAndRetention1764800000000,
+  MappingOverrides1764835200000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

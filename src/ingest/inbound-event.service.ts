@@ -56,6 +56,19 @@ export class InboundEventService {
     return rows[0];
   }
 
+  /** The newest events of one connector and vendor type, with their bodies: a mapping dry-run runs on them. */
+  async recentOfType(connector: string, vendorEventType: string, limit: number): Promise<InboundForNormalize[]> {
+    return this.dataSource.query(
+      `SELECT i.id, i.source_id AS "sourceId", i.vendor_event_type AS "vendorEventType",
+              i.vendor_event_id AS "vendorEventId", i.received_at AS "receivedAt", i.occurred_at AS "occurredAt",
+              i.test, i.body, i.normalize_attempts AS "normalizeAttempts"
+       FROM inbound_event i JOIN source s ON s.id = i.source_id
+       WHERE s.connector = $1 AND i.vendor_event_type = $2
+       ORDER BY i.received_at DESC, i.id LIMIT $3`,
+      [connector, vendorEventType, limit],
+    );
+  }
+
   /** Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone). */
   async beginNormalize(id: string): Promise<InboundForNormalize | null> {
     const [rows]: [InboundForNormalize[], number] = await this.dataSource.query(

@@ -97,7 +97,11 @@ export class MappingPool {
       clearTimeout(entry.deadline);
       this.running.delete(taskId);
     }
-    if (!outcome.ok) throw new MappingException(outcome.code, outcome.reason);
+    if (!outcome.ok) {
+      const failure = new MappingException(outcome.code, outcome.reason);
+      failure.details = outcome.details;
+      throw failure;
+    }
     return outcome.events;
   }
 

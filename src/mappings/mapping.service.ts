@@ -5,6 +5,7 @@ import { CloudEvent } from '../canonical/cloud-event';
 import { sha256Hex } from '../common/ids';
 import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
+import { MappingOverrideService } from './mapping-override.service';
 import { MappingPool, MappingPoolOptions } from './mapping.pool';
 import { MappingContext, MappingExpression } from './mapping.worker';
 
@@ -15,6 +16,14 @@ export type { MappingContext } from './mapping.worker';
 export const MAPPINGS_ROOT = Symbol('MAPPINGS_ROOT');
 /** Optional MappingPoolOptions (threads, hard limit, heap) for the worker-thread pool. */
 export const MAPPING_POOL_OPTIONS = Symbol('MAPPING_POOL_OPTIONS');
+
+/** The mapping in effect for a (connector, event type): an override stored by ops, or the file. */
+export interface ResolvedMapping {
+  expression: MappingExpression;
+  origin: 'file' | 'override';
+  /** `file:<first 12 hex of the text's sha256>` or `override:<n>`; recorded on every canonical event. */
+  version: string;
+}
 
 /**
  * Vendor body → validated canonical CloudEvents, through mappings/<connector>/<event>.jsonata.
@@ -30,6 +39,8 @@ export class MappingService {
   constructor(
     @Optional() @Inject(MAPPINGS_ROOT) root?: string,
     @Optional() @Inject(MAPPING_POOL_OPTIONS) poolOptions?: MappingPoolOptions,
+    // Absent where there is no database (specs of the files, benchmarks): the files alone.
+    @Optional() private readonly overrides?: MappingOverrideService,
   ) {
     this.root = root ?? join(projectRoot(), 'mappings');
     this.pool = new MappingPool(poolOptions);
@@ -49,7 +60,43 @@ export class MappingService {
    * (retry later) while the hub shuts down.
    */
   async mapRaw(raw: Buffer | string, context: MappingContext): Promise<CloudEvent[]> {
-    return this.pool.run(this.expression(context.connector, context.vendorEventType), raw, context);
+    return (await this.mapRawVersioned(raw, context)).events;
+  }
+
+  /** mapRaw, with the version of the mapping that produced the events. */
+  async mapRawVersioned(
+    raw: Buffer | string,
+    context: MappingContext,
+  ): Promise<{ events: CloudEvent[]; version: string }> {
+    const mapping = await this.resolve(context.connector, context.vendorEventType);
+    return { events: await this.pool.run(mapping.expression, raw, context), version: mapping.version };
+  }
+
+  /** Runs a candidate expression (preview, dry-run, checks before saving) on the same threads, with the same bounds. */
+  async mapWith(expression: MappingExpression, raw: Buffer | string, context: MappingContext): Promise<CloudEvent[]> {
+    return this.pool.run(expression, raw, context);
+  }
+
+  /**
+   * The override in effect (MappingOverrideService, refreshed every second), else the file. The override's text
+   * goes to the pool with its hash as key, so each thread compiles a new version the first time it sees it.
+   */
+  async resolve(connector: string, vendorEventType: string): Promise<ResolvedMapping> {
+    const path = this.mappingPath(connector, vendorEventType);
+    const override = await this.overrides?.active(connector, vendorEventType);
+    if (override) {
+      return {
+        expression: {
+          key: override.key,
+          name: `${connector}/${vendorEventType}@${override.version}`,
+          source: override.expression,
+        },
+        origin: 'override',
+        version: `override:${override.version}`,
+      };
+    }
+    const expression = this.expression(connector, vendorEventType, path);
+    return { expression, origin: 'file', version: fileVersion(expression.key) };
   }
 
   /** The same, from an already parsed body (cases, tests, preview). */
@@ -76,8 +123,7 @@ export class MappingService {
   }
 
   /** The file's text, read once per (connector, event type); a missing file is looked for again next time. */
-  private expression(connector: string, vendorEventType: string): MappingExpression {
-    const path = this.mappingPath(connector, vendorEventType);
+  private expression(connector: string, vendorEventType: string, path: string): MappingExpression {
     const cached = this.expressions.get(path);
     if (cached) return cached;
     if (!existsSync(path)) {
@@ -91,4 +137,9 @@ export class MappingService {
     this.expressions.set(path, expression);
     return expression;
   }
+}
+
+/** The version label of a file mapping: its text's hash, so a changed file under a new release reads differently. */
+export function fileVersion(key: string): string {
+  return `file:${key.slice(0, 12)}`;
 }

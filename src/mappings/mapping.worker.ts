@@ -61,7 +61,9 @@ export interface MappingTask {
   taskId?: number;
 }
 
-export type MappingOutcome = { ok: true; events: CloudEvent[] } | { ok: false; code: MappingErrorCode; reason: string };
+export type MappingOutcome =
+  | { ok: true; events: CloudEvent[] }
+  | { ok: false; code: MappingErrorCode; reason: string; details?: Record<string, unknown> };
 
 /** The message a worker thread posts when a task starts running (piscina re-emits it as the pool's 'message'). */
 export interface TaskStartedMessage {
@@ -89,7 +91,7 @@ export default async function runMappingTask(task: MappingTask): Promise<Mapping
     return { ok: true, events: await mapBody(task) };
   } catch (err) {
     const failure = asMappingException(task.expression.name, err);
-    return { ok: false, code: failure.code, reason: failure.message };
+    return { ok: false, code: failure.code, reason: failure.message, details: failure.details };
   }
 }
 
@@ -177,10 +179,19 @@ function toCloudEvent(name: string, item: MappedEvent, index: number, context: M
   };
   const problems = validateCloudEvent(event);
   if (problems.length) {
-    throw new MappingException(
+    const invalid = new MappingException(
       MappingErrorCode.Invalid,
       `Mapping ${name} output #${index} is not a valid canonical event: ${problems.join('; ')}`,
     );
+    // Each problem reads `<path>: <message>` (canonical-validator); ops get the paths apart.
+    invalid.details = {
+      output: index,
+      problems: problems.map((problem) => {
+        const at = problem.indexOf(': ');
+        return at < 0 ? { path: '', message: problem } : { path: problem.slice(0, at), message: problem.slice(at + 2) };
+      }),
+    };
+    throw invalid;
   }
   return event;
 }

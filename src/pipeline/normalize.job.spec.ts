@@ -43,7 +43,7 @@ describe(NormalizeJob.name, () => {
     markNormalized: jest.fn(),
   });
   const sources = mockOf<SourceService>({ find: jest.fn() });
-  const mappings = mockOf<MappingService>({ mapRaw: jest.fn() });
+  const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn() });
   const canonical = mockOf<CanonicalEventService>({ insert: jest.fn() });
   const routing = mockOf<RoutingService>({ route: jest.fn() });
   const destinations = mockOf<DestinationService>({ active: jest.fn() });
@@ -53,7 +53,7 @@ describe(NormalizeJob.name, () => {
     jest.clearAllMocks();
     inbound.beginNormalize.mockResolvedValue(inboundRow());
     sources.find.mockResolvedValue({ id: 'src_1', connector: 'salesask' } as never);
-    mappings.mapRaw.mockResolvedValue([event]);
+    mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
     destinations.active.mockResolvedValue([]);
     routing.route.mockResolvedValue([
       { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
@@ -80,8 +80,11 @@ describe(NormalizeJob.name, () => {
 
   it('stores the events, routes them, marks the inbound event normalised, then enqueues the pending deliveries', async () => {
     await expect(sut.run('in_1')).resolves.toBe('normalized');
-    expect(mappings.mapRaw).toHaveBeenCalledWith(inboundRow().body, expect.objectContaining({ connector: 'salesask' }));
-    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event]);
+    expect(mappings.mapRawVersioned).toHaveBeenCalledWith(
+      inboundRow().body,
+      expect.objectContaining({ connector: 'salesask' }),
+    );
+    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event], 'file:abc');
     expect(inbound.markNormalized).toHaveBeenCalledWith(manager, 'in_1');
     expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
   });
@@ -89,11 +92,13 @@ describe(NormalizeJob.name, () => {
   it('skips an event that is no longer waiting', async () => {
     inbound.beginNormalize.mockResolvedValue(null);
     await expect(sut.run('in_1')).resolves.toBe('skipped');
-    expect(mappings.mapRaw).not.toHaveBeenCalled();
+    expect(mappings.mapRawVersioned).not.toHaveBeenCalled();
   });
 
   it('fails an event with the mapping’s reason, and writes nothing', async () => {
-    mappings.mapRaw.mockRejectedValue(new MappingException(MappingErrorCode.Bounds, 'nests deeper than 64 levels'));
+    mappings.mapRawVersioned.mockRejectedValue(
+      new MappingException(MappingErrorCode.Bounds, 'nests deeper than 64 levels'),
+    );
     await expect(sut.run('in_1')).resolves.toBe('failed');
     expect(inbound.markFailed).toHaveBeenCalledWith('in_1', 'nests deeper than 64 levels');
     expect(dataSource.transaction).not.toHaveBeenCalled();
@@ -106,7 +111,7 @@ describe(NormalizeJob.name, () => {
       'in_1',
       `gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`,
     );
-    expect(mappings.mapRaw).not.toHaveBeenCalled();
+    expect(mappings.mapRawVersioned).not.toHaveBeenCalled();
   });
 
   it('fails an event whose output Postgres refuses (not an outage), with the reason', async () => {
@@ -128,7 +133,7 @@ describe(NormalizeJob.name, () => {
   });
 
   it('rethrows when the mapping pool is closing: the event is not at fault', async () => {
-    mappings.mapRaw.mockRejectedValue(new MappingPoolClosedError());
+    mappings.mapRawVersioned.mockRejectedValue(new MappingPoolClosedError());
     await expect(sut.run('in_1')).rejects.toBeInstanceOf(MappingPoolClosedError);
     expect(inbound.markFailed).not.toHaveBeenCalled();
   });

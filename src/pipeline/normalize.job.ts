@@ -68,8 +68,9 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     if (!source) return this.fail(inbound, '', `source ${inbound.sourceId} no longer exists`);
 
     let events: CloudEvent[];
+    let mappingVersion: string;
     try {
-      events = await this.mappings.mapRaw(inbound.body, {
+      ({ events, version: mappingVersion } = await this.mappings.mapRawVersioned(inbound.body, {
         connector: source.connector,
         vendorEventType: inbound.vendorEventType,
         vendorEventId: inbound.vendorEventId ?? undefined,
@@ -78,7 +79,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
         receivedAt: inbound.receivedAt,
         occurredAt: inbound.occurredAt ?? undefined,
         test: inbound.test,
-      });
+      }));
     } catch (err) {
       if (err instanceof MappingException) return this.fail(inbound, source.connector, err.message);
       return this.failUnlessTransient(inbound, source.connector, err, 'mapping');
@@ -88,7 +89,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     try {
       const destinations = await this.destinations.active();
       pending = await this.dataSource.transaction(async (manager) => {
-        await this.canonical.insert(manager, inbound.id, events);
+        await this.canonical.insert(manager, inbound.id, events, mappingVersion);
         const created: { id: string; destinationId: string }[] = [];
         for (const event of events) {
           const routed = await this.routing.route(manager, event, destinations);

@@ -10,6 +10,7 @@ import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
 import { PipelineIsolation1764576000000 } from './migrations/1764576000000-PipelineIsolation';
 import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDestinations';
+import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 
 export const ENTITIES = [
   SourceEntity,
@@ -21,7 +22,12 @@ export const ENTITIES = [
   HubSettingEntity,
 ];
 
-export const MIGRATIONS = [Initial1763942400000, PipelineIsolation1764576000000, CrmDestinations1764662400000];
+export const MIGRATIONS = [
+  Initial1763942400000,
+  PipelineIsolation1764576000000,
+  CrmDestinations1764662400000,
+  EventRevisions1764748800000,
+];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {

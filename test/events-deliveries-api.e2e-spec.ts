@@ -398,9 +398,20 @@ describe('events and deliveries API e2e', () => {
       await hub.api().get('/api/deliveries/msg_doesnotexist').expect(404);
     });
 
-    it('retries one exhausted delivery under the same webhook-id', async () => {
-      flaky.fallback = { status: 200, body: 'flaky is back' };
+    it('retries one exhausted delivery under the same webhook-id, with the whole retry schedule again', async () => {
       const [one] = await deliveriesOf(flakyDestination, 'exhausted');
+      // Still failing: the retry gets the full schedule (5 attempts) again, numbered on from 6.
+      await hub.api().post(`/api/deliveries/${one.id}/retry`).expect(202);
+      const again = await waitFor(
+        async () => {
+          const d = (await hub.api().get(`/api/deliveries/${one.id}`).expect(200)).body as Delivery;
+          return d.status === 'exhausted' && d.attempts === 10 ? d : undefined;
+        },
+        { what: 'the retried delivery to be exhausted again' },
+      );
+      expect(again.attempts_log.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+      flaky.fallback = { status: 200, body: 'flaky is back' };
       const answer = await hub.api().post(`/api/deliveries/${one.id}/retry`).expect(202);
       expect(answer.body.id).toBe(one.id);
       const done = await waitFor(
@@ -411,7 +422,8 @@ describe('events and deliveries API e2e', () => {
         { what: 'the retried delivery to succeed' },
       );
       expect(done.attempts_log[done.attempts_log.length - 1]).toMatchObject({ outcome: 'succeeded', statusCode: 200 });
-      expect(webhookIdsAt(flaky).filter((id) => id === one.id).length).toBe(6);
+      expect(done.attempts).toBe(11);
+      expect(webhookIdsAt(flaky).filter((id) => id === one.id).length).toBe(11);
       await hub.api().post('/api/deliveries/msg_doesnotexist/retry').expect(404);
     });
 

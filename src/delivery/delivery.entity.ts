@@ -33,6 +33,10 @@ export class DeliveryEntity {
   @Column('int', { default: 0 })
   attempts!: number;
 
+  /** `attempts` when a manual retry or replay was asked for: the retry schedule counts from here. */
+  @Column('int', { name: 'retry_base', default: 0 })
+  retryBase!: number;
+
   @Column('timestamptz', { name: 'next_attempt_at', nullable: true })
   nextAttemptAt!: Date | null;
 

@@ -9,6 +9,8 @@ export interface ClaimedDelivery {
   destinationId: string;
   canonicalEventId: string;
   attempts: number;
+  /** Attempts made before the last manual retry or replay; the retry schedule counts from here. */
+  retryBase?: number;
 }
 
 export type Claim =
@@ -41,7 +43,8 @@ export class DeliveryService {
       `UPDATE delivery SET status = 'sending', attempts = attempts + 1,
               locked_until = now() + make_interval(secs => $2), updated_at = now()
        WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
-       RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts`,
+       RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts,
+                 retry_base AS "retryBase"`,
       [id, leaseSeconds],
     );
     return rows.length ? { kind: 'claimed', delivery: rows[0] } : { kind: 'gone' };
@@ -130,7 +133,8 @@ export class DeliveryService {
 
   /**
    * Sends deliveries in a final state (any: exhausted, failed, succeeded...) back to `pending`, due now. A delivery
-   * still pending, retrying or sending is left alone: it is already on its way. Returns what the caller enqueues.
+   * still pending, retrying or sending is left alone: it is already on its way. The retry schedule starts over
+   * (retry_base); attempt numbers go on. Returns what the caller enqueues.
    */
   async retry(
     filter: DeliveryFilter & { ids?: string[] },
@@ -143,7 +147,8 @@ export class DeliveryService {
     }
     params.push(FINAL_STATUSES, limit);
     const [rows]: [{ id: string; destinationId: string }[], number] = await this.dataSource.query(
-      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, updated_at = now()
+      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, retry_base = attempts,
+           updated_at = now()
        WHERE id IN (SELECT id FROM delivery WHERE ${[...where, `status = ANY($${params.length - 1}::text[])`].join(' AND ')}
                     ORDER BY created_at LIMIT $${params.length} FOR UPDATE SKIP LOCKED)
        RETURNING id, destination_id AS "destinationId"`,
@@ -159,7 +164,8 @@ export class DeliveryService {
     destinationId?: string,
   ): Promise<{ id: string; destinationId: string }[]> {
     const [rows]: [{ id: string; destinationId: string }[], number] = await manager.query(
-      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, updated_at = now()
+      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, retry_base = attempts,
+           updated_at = now()
        WHERE canonical_event_id = ANY($1::text[]) AND ($2::text IS NULL OR destination_id = $2)
          AND status = ANY($3::text[])
        RETURNING id, destination_id AS "destinationId"`,

@@ -447,6 +447,15 @@ describe('events and deliveries API e2e', () => {
         .send({ destinationId: flakyDestination, status: 'exhausted' })
         .expect(202);
       expect(again.body).toEqual({ retried: 0 });
+      // Without a status only failures are retried: succeeded deliveries are not sent again.
+      const before = sink.requests.length;
+      const noStatus = await hub
+        .api()
+        .post('/api/deliveries/retry')
+        .send({ destinationId: mainDestination })
+        .expect(202);
+      expect(noStatus.body).toEqual({ retried: 0 });
+      expect(sink.requests.length).toBe(before);
       await hub.api().post('/api/deliveries/retry').send({ status: 'nope' }).expect(400);
     });
 

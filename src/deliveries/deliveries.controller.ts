@@ -25,7 +25,9 @@ export class DeliveriesController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Retry every finished delivery matching a filter',
-    description: 'Deliveries still pending, retrying or sending are left alone. Reports how many were retried.',
+    description:
+      'Without `status`, only failed and exhausted deliveries are retried; with it, that final status (succeeded ' +
+      'included). Deliveries still pending, retrying or sending are left alone. Reports how many were retried.',
   })
   @ApiOkResponse({ type: BulkRetryResult })
   retryMany(@Body() filter: BulkRetryDto) {

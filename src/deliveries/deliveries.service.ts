@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, Page, toPage } from '../common/page-cursor';
+import { DeliveryStatus } from '../delivery/delivery.entity';
 import { DeliveryDetail, DeliverySummary, DeliveryService, FINAL_STATUSES } from '../delivery/delivery.service';
 import { PipelineQueue } from '../pipeline/pipeline.queue';
 import { BulkRetryDto, ListDeliveriesQuery } from './deliveries.dto';
 import { DeliveriesErrorCode, DeliveriesException } from './deliveries.exception';
+
+/** What a bulk retry without a status retries. */
+export const BULK_RETRY_DEFAULT_STATUSES: DeliveryStatus[] = ['failed', 'exhausted'];
 
 /** The delivery log ops read and retry; `delivery` itself is DeliveryService's. */
 @Injectable()
@@ -46,11 +50,15 @@ export class DeliveriesService {
     return this.get(id);
   }
 
-  /** Every finished delivery matching the filter (up to `limit`, oldest first) goes back to pending. */
+  /**
+   * Every finished delivery matching the filter (up to `limit`, oldest first) goes back to pending. Without a
+   * status only failures (failed, exhausted) are retried: an empty filter must not resend everything delivered.
+   */
   async retryMany(filter: BulkRetryDto): Promise<{ retried: number }> {
     const retried = await this.deliveries.retry(
       { destinationId: filter.destinationId, status: filter.status, from: filter.from, to: filter.to },
       filter.limit,
+      filter.status ? [filter.status] : BULK_RETRY_DEFAULT_STATUSES,
     );
     await this.queue.deliver(retried);
     return { retried: retried.length };

@@ -139,13 +139,17 @@ export class DeliveryService {
   async retry(
     filter: DeliveryFilter & { ids?: string[] },
     limit: number,
+    statuses: DeliveryStatus[] = FINAL_STATUSES,
   ): Promise<{ id: string; destinationId: string }[]> {
     const { where, params } = filterSql(filter);
     if (filter.ids) {
       params.push(filter.ids);
       where.push(`id = ANY($${params.length}::text[])`);
     }
-    params.push(FINAL_STATUSES, limit);
+    params.push(
+      statuses.filter((status) => FINAL_STATUSES.includes(status)),
+      limit,
+    );
     const [rows]: [{ id: string; destinationId: string }[], number] = await this.dataSource.query(
       `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, retry_base = attempts,
            updated_at = now()

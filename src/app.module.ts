@@ -4,6 +4,7 @@ import { ConnectorsModule } from './connectors/connectors.module';
 import { CoreModule } from './core.module';
 import { DatabaseModule } from './database/database.module';
 import { PipelineModule } from './pipeline/pipeline.module';
+import { DeliveriesModule } from './deliveries/deliveries.module';
 import { DestinationsModule } from './destinations/destinations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
@@ -30,6 +31,7 @@ export class AppModule {
         PipelineModule.forRole(config.role),
         EventsModule,
         RetentionModule,
+        DeliveriesModule,
         HealthModule,
       ],
       providers: [LifecycleService],

@@ -333,6 +333,11 @@ describe('configuration API e2e', () => {
         attempts: 1,
         attempts_log: [],
       });
+      // With no payload there is nothing to map: re-normalising it is refused, and the event stays as it was.
+      const refused = await hub.api().post(`/api/events/${old.eventId}/renormalize`).expect(409);
+      expect(refused.body.message).toMatch(/payload was purged by retention/);
+      const after = await hub.api().get(`/api/events/${old.eventId}`).expect(200);
+      expect(after.body.status).toBe('normalized');
       const kept = await hub.api().get(`/api/events/${recent.eventId}`).expect(200);
       expect(ownDelivery(kept.body, recent.destinationId)).toMatchObject({
         status: 'succeeded',

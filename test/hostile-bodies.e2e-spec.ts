@@ -80,6 +80,8 @@ describe('hostile bodies e2e', () => {
       ['patch', `/api/destinations/${destinationId}`, { name: 'n' }],
       ['post', `/api/destinations/${destinationId}/rotate-secret`, {}],
       ['post', '/api/events/in_unknown/renormalize', {}],
+      ['post', '/api/events/in_unknown/replay', {}],
+      ['post', '/api/deliveries/retry', {}],
     ];
 
     /** Each hostile body as raw text, built from a route's valid body. */
@@ -126,6 +128,8 @@ describe('hostile bodies e2e', () => {
       ['patch', '/api/sources/src_%00'],
       ['get', '/api/destinations/%00'],
       ['post', '/api/events/in_x%00/renormalize'],
+      ['get', '/api/deliveries/msg_%00'],
+      ['post', '/api/deliveries/msg_%00/retry'],
     ] as const)('answers 400 to a NUL in the URL: %s %s', async (method, path) => {
       const answer = await hub.api()[method](path).send({});
       expect(answer.status).toBe(400);

@@ -3,7 +3,7 @@ import type { CloudEvent } from './cloud-event';
 
 @Entity('canonical_event')
 export class CanonicalEventEntity {
-  /** `evt_` + hash(inbound event id, output index): stable across retries and re-normalising. */
+  /** `evt_` + hash(inbound event id, [revision when > 0,] output index): stable across retries. */
   @PrimaryColumn('text')
   id!: string;
 
@@ -12,6 +12,10 @@ export class CanonicalEventEntity {
 
   @Column('int')
   index!: number;
+
+  /** 0 for the first normalisation; a re-normalise whose output differs writes the next revision beside it. */
+  @Column('int', { default: 0 })
+  revision!: number;
 
   @Column('text')
   type!: string;

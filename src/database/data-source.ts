@@ -11,6 +11,7 @@ import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
 import { PipelineIsolation1764576000000 } from './migrations/1764576000000-PipelineIsolation';
 import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDestinations';
+import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   Initial1763942400000,
   PipelineIsolation1764576000000,
   CrmDestinations1764662400000,
+  EventRevisions1764748800000,
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
 ];

@@ -5,15 +5,7 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
  * `sending` is a lease (locked_until) so a job re-enqueued after a Redis flush cannot send twice.
  */
 export type DeliveryStatus =
-  | 'pending'
-  | 'sending'
-  | 'retrying'
-  | 'succeeded'
-  | 'failed'
-  | 'exhausted'
-  | 'superseded'
-  | 'unchanged'
-  | 'skipped';
+  'pending' | 'sending' | 'retrying' | 'succeeded' | 'failed' | 'exhausted' | 'superseded' | 'unchanged' | 'skipped';
 
 @Entity('delivery')
 export class DeliveryEntity {
@@ -32,6 +24,10 @@ export class DeliveryEntity {
 
   @Column('int', { default: 0 })
   attempts!: number;
+
+  /** `attempts` when a manual retry or replay was asked for: the retry schedule counts from here. */
+  @Column('int', { name: 'retry_base', default: 0 })
+  retryBase!: number;
 
   @Column('timestamptz', { name: 'next_attempt_at', nullable: true })
   nextAttemptAt!: Date | null;

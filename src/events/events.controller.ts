@@ -1,29 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ListEventsQuery, ReplayEventDto } from './events.dto';
 import { EventsService } from './events.service';
-
-export class ListEventsQuery {
-  @ApiPropertyOptional({ enum: ['received', 'normalized', 'failed'] })
-  @IsOptional()
-  @IsIn(['received', 'normalized', 'failed'])
-  status?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  sourceId?: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
-}
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -33,19 +12,48 @@ export class EventsController {
   constructor(private readonly events: EventsService) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'Inbound events, newest first, one page at a time',
+    description:
+      'Filters combine (all must hold). Pass `nextCursor` back as `cursor` for the next page; its absence means ' +
+      'the last page.',
+  })
   list(@Query() query: ListEventsQuery) {
     return this.events.list(query);
   }
 
-  /** The inbound event with its payload, canonical output, deliveries and every attempt. */
   @Get(':id')
+  @ApiOperation({
+    summary: 'One inbound event in one document',
+    description:
+      'Raw payload (text when it is not JSON), headers with credentials redacted, the verification scheme, every ' +
+      'revision of its canonical events, and its deliveries with every attempt including the response body.',
+  })
   get(@Param('id') id: string) {
     return this.events.get(id);
   }
 
   @Post(':id/renormalize')
   @HttpCode(202)
+  @ApiOperation({
+    summary: 'Run the current mapping on any event again',
+    description:
+      'If the output differs from the stored one it becomes a new revision, delivered as new deliveries (new ' +
+      'webhook-id); if nothing changed, nothing is delivered again.',
+  })
   renormalize(@Param('id') id: string) {
     return this.events.renormalize(id);
+  }
+
+  @Post(':id/replay')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Deliver the stored canonical events again',
+    description:
+      'Finished deliveries of the newest revision go back to pending; a destination that matches now but had no ' +
+      'delivery gets one. With `destinationId`, only that destination.',
+  })
+  replay(@Param('id') id: string, @Body() body: ReplayEventDto) {
+    return this.events.replay(id, body?.destinationId);
   }
 }

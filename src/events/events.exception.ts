@@ -3,15 +3,27 @@ import { exhaustive, HubException } from '../common/hub.exception';
 
 export enum EventErrorCode {
   NotFound = 'event_not_found',
-  NotFailed = 'event_not_failed',
+  BadCursor = 'event_bad_cursor',
+  /** Replay of an event with no canonical output (still waiting, or failed): re-normalise it instead. */
+  NoOutput = 'event_no_output',
+  DestinationNotFound = 'event_destination_not_found',
+  /** Replay to a destination whose types, test setting or filter take none of the event's canonical events. */
+  DestinationNotMatching = 'event_destination_not_matching',
+  /** Re-normalise of an event whose raw payload retention already emptied: there is nothing to map. */
+  PayloadPurged = 'event_payload_purged',
 }
 
 export class EventException extends HubException<EventErrorCode> {
   get status(): HttpStatus {
     switch (this.code) {
       case EventErrorCode.NotFound:
+      case EventErrorCode.DestinationNotFound:
         return HttpStatus.NOT_FOUND;
-      case EventErrorCode.NotFailed:
+      case EventErrorCode.BadCursor:
+        return HttpStatus.BAD_REQUEST;
+      case EventErrorCode.NoOutput:
+      case EventErrorCode.DestinationNotMatching:
+      case EventErrorCode.PayloadPurged:
         return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);

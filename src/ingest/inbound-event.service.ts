@@ -18,6 +18,29 @@ export interface InboundEventSummary {
 const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
   status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt"`;
 
+/** Filters of the inbound log; every one given must hold. `sourceIds` and `ids` are resolved by the caller. */
+export interface InboundLogFilter {
+  status?: string;
+  sourceIds?: string[];
+  vendorEventType?: string;
+  vendorEventId?: string;
+  test?: boolean;
+  from?: Date;
+  to?: Date;
+  ids?: string[];
+}
+
+/** Where a page of the inbound log ended. */
+export interface InboundLogPosition {
+  /** received_at with microseconds, as Postgres text. */
+  receivedAt: string;
+  id: string;
+}
+
+export type InboundLogRow = InboundEventSummary & { position: string };
+
+const POSITION = `to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position`;
+
 /** What the normalize step needs of one inbound event it has just started on. */
 export interface InboundForNormalize {
   id: string;
@@ -39,12 +62,35 @@ export interface InboundForNormalize {
 export class InboundEventService {
   constructor(private readonly dataSource: DataSource) {}
 
-  async list(filter: { status?: string; sourceId?: string; limit: number }): Promise<InboundEventSummary[]> {
+  /**
+   * One page of the inbound log, newest first (received_at, then id: a stable order for keyset paging). `after`
+   * is the last row of the previous page; its time is carried as text so Postgres's microseconds survive.
+   */
+  async list(filter: InboundLogFilter, after: InboundLogPosition | undefined, limit: number): Promise<InboundLogRow[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const add = (clause: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (filter.status) add((p) => `status = ${p}`, filter.status);
+    if (filter.sourceIds) add((p) => `source_id = ANY(${p}::text[])`, filter.sourceIds);
+    if (filter.vendorEventType) add((p) => `vendor_event_type = ${p}`, filter.vendorEventType);
+    if (filter.vendorEventId) add((p) => `vendor_event_id = ${p}`, filter.vendorEventId);
+    if (filter.test !== undefined) add((p) => `test = ${p}`, filter.test);
+    if (filter.from) add((p) => `received_at >= ${p}`, filter.from);
+    if (filter.to) add((p) => `received_at < ${p}`, filter.to);
+    if (filter.ids) add((p) => `id = ANY(${p}::text[])`, filter.ids);
+    if (after) {
+      params.push(after.receivedAt, after.id);
+      where.push(`(received_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+    }
+    params.push(limit);
     return this.dataSource.query(
-      `SELECT ${SUMMARY} FROM inbound_event
-       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR source_id = $2)
-       ORDER BY received_at DESC LIMIT $3`,
-      [filter.status ?? null, filter.sourceId ?? null, filter.limit],
+      `SELECT ${SUMMARY}, ${POSITION} FROM inbound_event
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
+      params,
     );
   }
 
@@ -112,11 +158,14 @@ export class InboundEventService {
     return rows.map((row) => row.id);
   }
 
-  /** Sends a failed event back to be normalised again, with a fresh attempt budget; undefined if it was not failed. */
-  async reopenFailed(id: string): Promise<InboundEventSummary | undefined> {
+  /**
+   * Sends an event back to be normalised again (any status: a corrected mapping may change an event that went
+   * through), with a fresh attempt budget; undefined when there is no such event.
+   */
+  async reopen(id: string): Promise<InboundEventSummary | undefined> {
     const [rows]: [InboundEventSummary[], number] = await this.dataSource.query(
       `UPDATE inbound_event SET status = 'received', error = NULL, normalize_attempts = 0
-       WHERE id = $1 AND status = 'failed' RETURNING ${SUMMARY}`,
+       WHERE id = $1 AND purged_at IS NULL RETURNING ${SUMMARY}`,
       [id],
     );
     return rows[0];

@@ -181,7 +181,8 @@ export class MappingAdminService {
     const rows = await this.inbound.recentOfType(connector, eventType, limit);
     const events: DryRunEventView[] = [];
     for (const row of rows) {
-      const stored = await this.canonical.forInbound(row.id);
+      // Compared with the newest revision: what destinations last received for this event.
+      const stored = (await this.canonical.latest(row.id))?.events ?? [];
       const context: MappingContext = {
         connector,
         vendorEventType: row.vendorEventType,

@@ -38,6 +38,8 @@ export interface MappingContext {
   vendorEventType: string;
   vendorEventId?: string;
   inboundEventId: string;
+  /** The revision being written (re-normalise with a changed output); 0 or absent for the first. */
+  revision?: number;
   sourceId: string;
   receivedAt: Date;
   occurredAt?: Date;
@@ -165,7 +167,10 @@ function toCloudEvent(name: string, item: MappedEvent, index: number, context: M
   const parsedTime = new Date(time);
   const event: CloudEvent = {
     specversion: '1.0',
-    id: stableId('evt', context.inboundEventId, index),
+    // Revision 0 keeps the original derivation, so ids written before revisions existed stay the same.
+    id: context.revision
+      ? stableId('evt', context.inboundEventId, context.revision, index)
+      : stableId('evt', context.inboundEventId, index),
     type: item?.type,
     source: `switchboard/sources/${context.sourceId}`,
     subject: item?.subject,

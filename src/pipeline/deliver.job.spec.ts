@@ -124,6 +124,14 @@ describe(DeliverJob.name, () => {
     await expect(sut.run('msg_1')).resolves.toBe('exhausted');
   });
 
+  it('counts the schedule from the last manual retry, so a retried exhausted delivery gets it all again', async () => {
+    answer({ outcome: 'retry', reason: 'timed out after 7000 ms', durationMs: 7000 });
+    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 4, retryBase: 3 } });
+    await expect(sut.run('msg_1')).rejects.toBeInstanceOf(RetryDeliveryError);
+    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 6, retryBase: 3 } });
+    await expect(sut.run('msg_1')).resolves.toBe('exhausted');
+  });
+
   it('retries an adapter that threw, recording why', async () => {
     adapter.deliver.mockRejectedValue(new Error('unexpected'));
     await expect(sut.run('msg_1')).rejects.toBeInstanceOf(RetryDeliveryError);

@@ -118,7 +118,8 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     }
     const schedule = destination.retrySchedule ?? this.config.retryScheduleSeconds;
     const afterSeconds = result.afterMs === undefined ? undefined : result.afterMs / 1000;
-    const delayMs = nextDelayMs(schedule, delivery.attempts, afterSeconds);
+    // A manual retry or replay starts the schedule over (retry_base); attempt numbers keep counting.
+    const delayMs = nextDelayMs(schedule, delivery.attempts - (delivery.retryBase ?? 0), afterSeconds);
     if (delayMs === undefined) return this.record(delivery, { ...result, outcome: 'exhausted' });
     const recorded = await this.record(delivery, result, new Date(Date.now() + delayMs));
     if (recorded === 'lost-lease') return recorded;

@@ -5,6 +5,7 @@ import { CanonicalEventService } from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG } from '../config/hub-config';
+import { DeliveryService } from '../delivery/delivery.service';
 import { DestinationService } from '../destinations/destination.service';
 import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
 import { MappingErrorCode, MappingException } from '../mappings/mapping.exception';
@@ -44,7 +45,8 @@ describe(NormalizeJob.name, () => {
   });
   const sources = mockOf<SourceService>({ find: jest.fn() });
   const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn() });
-  const canonical = mockOf<CanonicalEventService>({ insert: jest.fn() });
+  const canonical = mockOf<CanonicalEventService>({ insert: jest.fn(), latest: jest.fn() });
+  const deliveries = mockOf<DeliveryService>({ supersedeWaiting: jest.fn() });
   const routing = mockOf<RoutingService>({ route: jest.fn() });
   const destinations = mockOf<DestinationService>({ active: jest.fn() });
   const queue = mockOf<PipelineQueue>({ deliver: jest.fn() });
@@ -55,6 +57,7 @@ describe(NormalizeJob.name, () => {
     sources.find.mockResolvedValue({ id: 'src_1', connector: 'salesask' } as never);
     mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
     destinations.active.mockResolvedValue([]);
+    canonical.latest.mockResolvedValue(undefined);
     routing.route.mockResolvedValue([
       { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
       { id: 'msg_2', destinationId: 'dst_2', status: 'failed' },
@@ -69,6 +72,7 @@ describe(NormalizeJob.name, () => {
         { provide: CanonicalEventService, useValue: canonical },
         { provide: RoutingService, useValue: routing },
         { provide: DestinationService, useValue: destinations },
+        { provide: DeliveryService, useValue: deliveries },
         { provide: PipelineQueue, useValue: queue },
         { provide: MetricsService, useValue: mockMetrics() },
         { provide: HUB_CONFIG, useValue: testConfig() },
@@ -84,8 +88,38 @@ describe(NormalizeJob.name, () => {
       inboundRow().body,
       expect.objectContaining({ connector: 'salesask' }),
     );
-    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event], 'file:abc');
+    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event], {
+      revision: 0,
+      mappingVersion: 'file:abc',
+    });
+    expect(deliveries.supersedeWaiting).not.toHaveBeenCalled();
     expect(inbound.markNormalized).toHaveBeenCalledWith(manager, 'in_1');
+    expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
+  });
+
+  it('re-normalised to the same output: stores nothing and delivers nothing again', async () => {
+    canonical.latest.mockResolvedValue({ revision: 0, events: [event] });
+    mappings.mapRawVersioned.mockResolvedValue({ events: [{ ...event, id: 'evt_rev1' }], version: 'file:abc' });
+    await expect(sut.run('in_1')).resolves.toBe('normalized');
+    expect(mappings.mapRawVersioned).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ revision: 1 }));
+    expect(canonical.insert).not.toHaveBeenCalled();
+    expect(routing.route).not.toHaveBeenCalled();
+    expect(inbound.markNormalized).toHaveBeenCalledWith(manager, 'in_1');
+    expect(queue.deliver).toHaveBeenCalledWith([]);
+  });
+
+  it('re-normalised to a different output: stores the next revision, supersedes the old one, routes the new', async () => {
+    canonical.latest.mockResolvedValue({ revision: 2, events: [event] });
+    const corrected = { ...event, id: 'evt_rev3', subject: 'activity:salesask:r2' } as CloudEvent;
+    mappings.mapRawVersioned.mockResolvedValue({ events: [corrected], version: 'override:2' });
+    await expect(sut.run('in_1')).resolves.toBe('normalized');
+    expect(mappings.mapRawVersioned).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ revision: 3 }));
+    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [corrected], {
+      revision: 3,
+      mappingVersion: 'override:2',
+    });
+    expect(deliveries.supersedeWaiting).toHaveBeenCalledWith(manager, ['evt_1'], 'replaced by revision 3');
+    expect(routing.route).toHaveBeenCalledWith(manager, corrected, []);
     expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
   });
 

@@ -3,11 +3,12 @@ import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { CanonicalEventService } from '../canonical/canonical-event.service';
+import { CanonicalEventService, sameOutput } from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
 import { ROOT_LOGGER } from '../common/logger';
 import { isTransientError } from '../common/transient-error';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { DeliveryService } from '../delivery/delivery.service';
 import { DestinationService } from '../destinations/destination.service';
 import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
@@ -25,7 +26,10 @@ export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
 /**
  * inbound_event → canonical_event(s) → delivery rows, in one transaction; then the deliveries are enqueued.
  * Ids are derived (evt_ from inbound id + index, msg_ from destination + event), so running it twice
- * (reconciler, re-normalise) creates nothing new.
+ * (reconciler, retries) creates nothing new. Re-normalising an event that already has output compares the fresh
+ * output with the newest stored revision: the same content is left alone (nothing is delivered again); a different
+ * one is stored as the next revision, whose ids include the revision, so destinations receive it as new
+ * deliveries under new webhook-ids, and deliveries of the previous revision still waiting are superseded.
  *
  * Only "a dependency is down" errors are rethrown for BullMQ to retry. Everything else — a mapping error, a
  * payload too deep or too large, a stack overflow, a value Postgres refuses — ends the event `failed` with the
@@ -42,6 +46,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     private readonly canonical: CanonicalEventService,
     private readonly routing: RoutingService,
     private readonly destinations: DestinationService,
+    private readonly deliveries: DeliveryService,
     private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -67,6 +72,8 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     const source = await this.sources.find(inbound.sourceId);
     if (!source) return this.fail(inbound, '', `source ${inbound.sourceId} no longer exists`);
 
+    const stored = await this.canonical.latest(inbound.id);
+    const revision = stored ? stored.revision + 1 : 0;
     let events: CloudEvent[];
     let mappingVersion: string;
     try {
@@ -75,6 +82,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
         vendorEventType: inbound.vendorEventType,
         vendorEventId: inbound.vendorEventId ?? undefined,
         inboundEventId: inbound.id,
+        revision,
         sourceId: source.id,
         receivedAt: inbound.receivedAt,
         occurredAt: inbound.occurredAt ?? undefined,
@@ -89,7 +97,18 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     try {
       const destinations = await this.destinations.active();
       pending = await this.dataSource.transaction(async (manager) => {
-        await this.canonical.insert(manager, inbound.id, events, mappingVersion);
+        if (stored && sameOutput(stored.events, events)) {
+          await this.inbound.markNormalized(manager, inbound.id);
+          return [];
+        }
+        await this.canonical.insert(manager, inbound.id, events, { revision, mappingVersion });
+        if (stored) {
+          await this.deliveries.supersedeWaiting(
+            manager,
+            stored.events.map((event) => event.id),
+            `replaced by revision ${revision}`,
+          );
+        }
         const created: { id: string; destinationId: string }[] = [];
         for (const event of events) {
           const routed = await this.routing.route(manager, event, destinations);

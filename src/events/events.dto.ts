@@ -1,0 +1,86 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+export const INBOUND_STATUSES = ['received', 'normalized', 'failed'] as const;
+
+/** `true`/`false` in a query string; anything else stays a string and fails IsBoolean (400). */
+export const toBoolean = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
+
+export class ListEventsQuery {
+  @ApiPropertyOptional({ enum: INBOUND_STATUSES })
+  @IsOptional()
+  @IsIn(INBOUND_STATUSES)
+  status?: (typeof INBOUND_STATUSES)[number];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  sourceId?: string;
+
+  @ApiPropertyOptional({ description: 'Connector id (e.g. askelephant): events of every source of that connector' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  connector?: string;
+
+  @ApiPropertyOptional({ description: 'Vendor event type, exactly as received' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  vendorEventType?: string;
+
+  @ApiPropertyOptional({ description: "The vendor's event id" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  vendorEventId?: string;
+
+  @ApiPropertyOptional({ description: 'Canonical subject (e.g. contact:hubspot:42) of any of its canonical events' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  subject?: string;
+
+  @ApiPropertyOptional({ description: 'Only test (true) or only real (false) events' })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  test?: boolean;
+
+  @ApiPropertyOptional({ description: 'Received at or after (ISO 8601)', type: String, format: 'date-time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @ApiPropertyOptional({ description: 'Received before (ISO 8601)', type: String, format: 'date-time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit = 50;
+}
+
+export class ReplayEventDto {
+  @ApiPropertyOptional({ description: 'Only this destination (created if it now matches); all destinations if absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  destinationId?: string;
+}

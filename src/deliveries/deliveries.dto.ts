@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { PageQueryDto } from '../common/page-query.dto';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DeliveryStatus } from '../delivery/delivery.entity';
@@ -32,21 +33,7 @@ export class DeliveryFilterDto {
   to?: Date;
 }
 
-export class ListDeliveriesQuery extends DeliveryFilterDto {
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  cursor?: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
-}
+export class ListDeliveriesQuery extends IntersectionType(DeliveryFilterDto, PageQueryDto) {}
 
 export const MAX_BULK_RETRY = 10_000;
 

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { PageQueryDto } from '../common/page-query.dto';
+import { IsBoolean, IsDate, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export const INBOUND_STATUSES = ['received', 'normalized', 'failed'] as const;
 
@@ -8,7 +9,7 @@ export const INBOUND_STATUSES = ['received', 'normalized', 'failed'] as const;
 export const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
 
-export class ListEventsQuery {
+export class ListEventsQuery extends PageQueryDto {
   @ApiPropertyOptional({ enum: INBOUND_STATUSES })
   @IsOptional()
   @IsIn(INBOUND_STATUSES)
@@ -61,20 +62,6 @@ export class ListEventsQuery {
   @Type(() => Date)
   @IsDate()
   to?: Date;
-
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  cursor?: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
 }
 
 export class ReplayEventDto {

@@ -1,6 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { startHub, TestHub, waitFor } from './helpers/hub';
-import { sample, svixHeaders, whsec } from './helpers/vendors';
+import { asanHeaders, sample, svixHeaders, whsec } from './helpers/vendors';
 import { HubspotFake, startHubspotFake } from './fakes/hubspot.fake';
 
 type Row = { id: string; status: string; attempts: number; last_error: string | null; type: string; subject: string };
@@ -54,7 +53,7 @@ describe('HubSpot destination e2e', () => {
       connector === 'askelephant'
         ? svixHeaders(askSecret, body)
         : connector === 'asan'
-          ? { 'x-asan-signature': createHmac('sha256', asanSecret).update(body).digest('hex') }
+          ? asanHeaders(asanSecret, body)
           : { 'x-webhook-token': telephonyToken };
     const res = await hub
       .http()

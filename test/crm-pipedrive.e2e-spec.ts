@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { markerFor } from '../src/destinations/adapters/pipedrive/pipedrive-text';
 import { PipedriveFake, startPipedriveFake } from './fakes/pipedrive.fake';
 import { startHub, TestHub, waitFor } from './helpers/hub';
-import { sample, svixHeaders, whsec } from './helpers/vendors';
+import { asanHeaders, sample, svixHeaders, whsec } from './helpers/vendors';
 
 interface DeliveryRow {
   id: string;
@@ -69,10 +68,7 @@ describe('Pipedrive CRM destination e2e', () => {
       connector === 'askelephant'
         ? svixHeaders(askSecret, body)
         : connector === 'asan'
-          ? {
-              'content-type': 'application/json',
-              'x-asan-signature': createHmac('sha256', asanSecret).update(body).digest('hex'),
-            }
+          ? asanHeaders(asanSecret, body)
           : { 'content-type': 'application/json', 'x-webhook-token': telephonyToken };
     const response = await hub.http().post(`/hooks/${sources[connector]}`).set(headers).send(body);
     expect([200, 202]).toContain(response.status);

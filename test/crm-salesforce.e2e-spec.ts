@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { SalesforceAdapter } from '../src/destinations/adapters/salesforce/salesforce.adapter';
 import { SalesforceFake, startSalesforceFake } from './fakes/salesforce.fake';
 import { startHub, TestHub, waitFor } from './helpers/hub';
-import { sample, svixHeaders, whsec } from './helpers/vendors';
+import { asanHeaders, sample, svixHeaders, whsec } from './helpers/vendors';
 
 interface DeliveryRow {
   id: string;
@@ -32,14 +31,7 @@ describe('Salesforce destination e2e', () => {
   const postAskElephant = (body: string) =>
     hub.http().post(`/hooks/${sources.askelephant}`).set(svixHeaders(askSecret, body)).send(body);
   const postAsan = (body: string) =>
-    hub
-      .http()
-      .post(`/hooks/${sources.asan}`)
-      .set({
-        'content-type': 'application/json',
-        'x-asan-signature': createHmac('sha256', asanSecret).update(body).digest('hex'),
-      })
-      .send(body);
+    hub.http().post(`/hooks/${sources.asan}`).set(asanHeaders(asanSecret, body)).send(body);
   const postTelephony = (body: string) =>
     hub
       .http()

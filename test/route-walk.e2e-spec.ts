@@ -232,30 +232,45 @@ describe('route walk e2e', () => {
     ]);
   });
 
+  /** Problems with one answer: its status must be documented, and its body must validate against that schema. */
+  function checkAnswer(method: string, url: string, response: request.Response): string[] {
+    const name = key(method, url);
+    const documented = operationOf(method, url)?.responses[String(response.status)];
+    if (!documented) return [`${name}: answered ${response.status}, which is not documented`];
+    const schema = documented.content?.['application/json']?.schema;
+    if (!schema) return []; // text (metrics) or no body (204)
+    const validate = validatorFor(schema);
+    return validate(response.body) ? [] : [`${name} ${response.status}: ${ajv.errorsText(validate.errors)}`];
+  }
+
   /**
    * The schemas are true: with the key, every GET the walk can fill in answers a documented status with a body
-   * that validates against that status's schema. Ids come from a source, destination and event made here; a GET
-   * with a parameter this test has no value for is called with a fake id, whose answer must be documented too.
+   * that validates against that status's schema. Ids come from a source, destination and event made here (whose
+   * answers are checked too, the hooks 202 and duplicate 200 included); a GET with a parameter this test has no
+   * value for is called with a fake id, and its answer (a 404) must be documented as well.
    */
-  it('GET answers validate against their documented schemas', async () => {
+  it('answers validate against their documented schemas', async () => {
+    const problems: string[] = [];
     const secret = whsec();
     const source = await hub
       .api()
       .post('/api/sources')
       .send({ name: 'AE', connector: 'askelephant', secrets: [secret] })
       .expect(201);
+    problems.push(...checkAnswer('POST', '/api/sources', source));
     const destination = await hub
       .api()
       .post('/api/destinations')
       .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['*'] })
       .expect(201);
+    problems.push(...checkAnswer('POST', '/api/destinations', destination));
     const body = sample('askelephant', 'v1.contact.created.json');
-    const accepted = await hub
-      .http()
-      .post(`/hooks/${source.body.id}`)
-      .set(svixHeaders(secret, body))
-      .send(body.toString())
-      .expect(202);
+    const send = () => hub.http().post(`/hooks/${source.body.id}`).set(svixHeaders(secret, body)).send(body.toString());
+    const accepted = await send().expect(202);
+    problems.push(...checkAnswer('POST', '/hooks/:sourceId', accepted));
+    const duplicate = await send().expect(200);
+    expect(duplicate.body).toEqual({ id: accepted.body.id, duplicate: true });
+    problems.push(...checkAnswer('POST', '/hooks/:sourceId', duplicate));
     const delivery = await waitFor(
       async () => {
         const detail = await hub.api().get(`/api/events/${accepted.body.id}`);
@@ -273,29 +288,15 @@ describe('route walk e2e', () => {
       '/api/connectors/': { id: 'askelephant' },
       '/api/mappings/': { connector: 'askelephant', eventType: 'v1.contact.created' },
     };
-    const problems: string[] = [];
-    let validated = 0;
+    let checked = 0;
     for (const { method, url } of documentableRoutes().filter((r) => r.method === 'GET')) {
-      const name = key(method, url);
-      const operation = operationOf(method, url);
-      if (!operation) continue; // reported by the documentation test
+      if (!operationOf(method, url)) continue; // reported by the documentation test
       const filled = Object.entries(params).find(([prefix]) => url.startsWith(prefix))?.[1] ?? {};
-      const response = await hub.api().get(concrete(url, filled));
-      const documented = operation.responses[String(response.status)];
-      if (!documented) {
-        problems.push(`${name}: answered ${response.status}, which is not documented`);
-        continue;
-      }
-      const schema = documented.content?.['application/json']?.schema;
-      if (!schema) continue; // text (metrics) or no body
-      const validate = validatorFor(schema);
-      if (!validate(response.body)) {
-        problems.push(`${name} ${response.status}: ${ajv.errorsText(validate.errors)}`);
-      }
-      validated++;
+      problems.push(...checkAnswer(method, url, await hub.api().get(concrete(url, filled))));
+      checked++;
     }
     expect(problems).toEqual([]);
-    expect(validated).toBeGreaterThanOrEqual(10);
+    expect(checked).toBeGreaterThanOrEqual(10);
   });
 });
 

@@ -3,7 +3,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 /** Check name → `{status: up|down, …}` with whatever else the check reports. */
 const CHECKS = {
   type: 'object' as const,
-  additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'down'] } } },
+  additionalProperties: {
+    type: 'object',
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
 };
 
 /** Terminus's health body, kept as is so ops see which dependency is down (DESIGN §7). */

@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { correlationIdOf } from '../common/correlation';
 import { IngestResult, IngestService } from './ingest.service';
 import { RequestWithSource } from './source-lookup.middleware';
 
@@ -23,6 +24,7 @@ export class IngestController {
       rawBody: req.body as Buffer | undefined,
       headers: req.headers,
       remoteAddress: req.ip,
+      correlationId: correlationIdOf(req),
     });
     if (result.duplicate) {
       reply.status(200);

@@ -203,18 +203,18 @@ export class DeliveryService {
   /**
    * Issue 9: deliveries failing now, grouped by destination, status and error code. Failing now: failed or
    * exhausted (a retried one is pending again) and of its event's newest revision (a correction re-normalised since
-   * replaced it). `only` narrows to one group. Served by the partial index delivery_failing.
+   * replaced it). Served by the partial index delivery_failing.
    */
-  async failingGroups(only?: FailingDeliveryKey): Promise<FailingDeliveryGroup[]> {
+  async failingGroups(): Promise<FailingDeliveryGroup[]> {
     return this.dataSource.query(
       `WITH failing AS (${FAILING_SQL})
        SELECT destination_id AS "destinationId", status, code, count(*)::int AS count,
               min(updated_at) AS "firstSeenAt", max(updated_at) AS "lastSeenAt",
               (array_agg(id ORDER BY updated_at DESC, id DESC))[1:5] AS "sampleIds"
-       FROM failing WHERE ($3::text IS NULL OR code = $3)
+       FROM failing
        GROUP BY destination_id, status, code
        ORDER BY max(updated_at) DESC`,
-      [only?.destinationId ?? null, only?.status ?? null, only?.code ?? null],
+      [null, null],
     );
   }
 

@@ -189,16 +189,16 @@ export class InboundEventService {
    * connector, vendor event type and reason, the reason with ids, times and counts blanked so that one bug is one
    * group. Served by the partial index inbound_event_failed.
    */
-  async failedGroups(only?: FailedEventKey): Promise<FailedEventGroup[]> {
+  async failedGroups(): Promise<FailedEventGroup[]> {
     return this.dataSource.query(
       `WITH failed AS (${FAILED_SQL})
        SELECT connector, event_type AS "eventType", reason, count(*)::int AS count,
               min(seen_at) AS "firstSeenAt", max(seen_at) AS "lastSeenAt",
               (array_agg(id ORDER BY seen_at DESC, id DESC))[1:5] AS "sampleIds"
-       FROM failed WHERE ($3::text IS NULL OR reason = $3)
+       FROM failed
        GROUP BY connector, event_type, reason
        ORDER BY max(seen_at) DESC`,
-      [only?.connector ?? null, only?.eventType ?? null, only?.reason ?? null],
+      [null, null],
     );
   }
 
@@ -270,13 +270,16 @@ export interface FailedEventGroup extends FailedEventKey {
 
 /**
  * The reason a failed event is grouped by: its error with what differs between events of the same bug blanked —
- * an override's version in the mapping name, hub ids, UUIDs, ISO times, emails, output and array indexes, and
- * numbers of 4 digits or more (vendor ids, byte counts).
+ * an override's version in the mapping name, quoted values with a digit in them (`Unable to cast value to a number:
+ * "1.2M"`), hub ids, UUIDs, ISO times, emails, output and array indexes, and numbers of 4 digits or more (vendor
+ * ids, byte counts).
  */
 const REASON_SQL = String.raw`left(
   regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+  regexp_replace(
     coalesce(i.error, 'unknown error'),
     '@[0-9]+\M', '', 'g'),
+    '"[^"]*[0-9][^"]*"', '"…"', 'g'),
     '\m(in|evt|msg|src|dst|rej|t)_[0-9A-Za-z]+', '<id>', 'g'),
     '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
     '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?', '<time>', 'g'),

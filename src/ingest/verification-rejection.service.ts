@@ -116,8 +116,8 @@ export class VerificationRejectionService {
     return affected;
   }
 
-  /** Rejections since `since`, by source and reason, newest group first; optionally one group. */
-  async groups(since: Date, only?: { sourceId: string; reason: string }): Promise<RejectionGroupRow[]> {
+  /** Rejections since `since`, by source and reason, newest group first. */
+  async groups(since: Date): Promise<RejectionGroupRow[]> {
     return this.dataSource.query(
       `SELECT source_id AS "sourceId", reason, count(*)::int AS count,
               (array_agg(status ORDER BY at DESC, id DESC))[1] AS status,
@@ -125,10 +125,10 @@ export class VerificationRejectionService {
               min(at) AS "firstSeenAt", max(at) AS "lastSeenAt",
               (array_agg(id ORDER BY at DESC, id DESC))[1:5] AS "sampleIds"
        FROM verification_rejection
-       WHERE at >= $1 AND ($2::text IS NULL OR (source_id = $2 AND reason = $3))
+       WHERE at >= $1
        GROUP BY source_id, reason
        ORDER BY max(at) DESC`,
-      [since, only?.sourceId ?? null, only?.reason ?? null],
+      [since],
     );
   }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Issue 9: what is failing now, in groups ops can act on. Each kind of failure is one IssueKind provider in
  * `kinds/`, registered in ISSUE_KIND_PROVIDERS (issues.module.ts); adding a kind (e.g. enrichment failures) is one
@@ -20,7 +22,7 @@ export interface IssueKey {
 export type IssueActionKind = 'retry' | 'renormalize';
 
 export interface IssueGroup {
-  /** Stable for the same group, URL-safe: base64url of kind and key (groupId). */
+  /** Stable for the same group, URL-safe (groupId). */
   id: string;
   kind: IssueKindName;
   title: string;
@@ -39,12 +41,8 @@ export type FoundGroup = Omit<IssueGroup, 'id'>;
 /** One kind of failure: how to find its groups now and, optionally, how to act on one in bulk. */
 export interface IssueKind {
   readonly kind: IssueKindName;
-  /** The key fields of this kind, all required: a decoded id with others (or fewer) is no group of it. */
-  readonly keyFields: readonly (keyof IssueKey)[];
   /** Every group failing now. */
   groups(): Promise<FoundGroup[]>;
-  /** The group with this key, or undefined when nothing in it fails any more. */
-  group(key: IssueKey): Promise<FoundGroup | undefined>;
   /** The bulk action on a group (its kind is the group's `action.kind`); how many it acted on. */
   act?(key: IssueKey): Promise<number>;
 }
@@ -55,31 +53,27 @@ export const ISSUE_KIND_PROVIDERS = Symbol('ISSUE_KIND_PROVIDERS');
 /** Most members one bulk action takes on; the answer's count says how many, and calling again takes the rest. */
 export const MAX_ISSUE_ACTION = 10_000;
 
-/** base64url of `[kind, key]` with the key's fields in a fixed order: the same group always gets the same id. */
+/**
+ * `<kind>.<22 base64url characters of SHA-256 of kind and key>`, the key's fields in a fixed order: the same group
+ * always gets the same id, short enough for a URL path segment whatever the key holds (a mapping reason may be
+ * 300 characters).
+ */
 export function groupId(kind: IssueKindName, key: IssueKey): string {
   const ordered = Object.fromEntries(
     Object.entries(key)
       .filter(([, value]) => value !== undefined)
       .sort(([a], [b]) => a.localeCompare(b)),
   );
-  return Buffer.from(JSON.stringify([kind, ordered]), 'utf8').toString('base64url');
+  return `${kind}.${createHash('sha256')
+    .update(JSON.stringify([kind, ordered]))
+    .digest('base64url')
+    .slice(0, 22)}`;
 }
 
-/** The kind and key inside an id, or undefined when it is not an id groupId made. */
-export function parseGroupId(id: string): { kind: IssueKindName; key: IssueKey } | undefined {
-  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(id)) return undefined;
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(id, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
-  const [kind, key] = decoded as [unknown, unknown];
-  if (!ISSUE_KINDS.includes(kind as IssueKindName)) return undefined;
-  if (!key || typeof key !== 'object' || Array.isArray(key)) return undefined;
-  if (!Object.values(key).every((value) => typeof value === 'string' && !value.includes('\u0000'))) return undefined;
-  return { kind: kind as IssueKindName, key: key as IssueKey };
+/** The kind an id names, or undefined when it is not an id groupId made. */
+export function kindOfGroupId(id: string): IssueKindName | undefined {
+  const match = /^([a-z]+)\.[A-Za-z0-9_-]{22}$/.exec(id);
+  return ISSUE_KINDS.find((kind) => kind === match?.[1]);
 }
 
 export function plural(count: number, one: string, many = `${one}s`): string {

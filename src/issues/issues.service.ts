@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { groupId, ISSUE_KIND_PROVIDERS, IssueActionKind, IssueGroup, IssueKind, parseGroupId } from './issue';
+import { groupId, ISSUE_KIND_PROVIDERS, IssueActionKind, IssueGroup, IssueKind, kindOfGroupId } from './issue';
 import { IssuesErrorCode, IssuesException } from './issues.exception';
 
 /** GET /api/issues and its actions: every registered IssueKind, asked now (nothing is cached or stored). */
@@ -19,8 +19,7 @@ export class IssuesService {
   }
 
   async get(id: string): Promise<IssueGroup> {
-    const { kind, group } = await this.find(id);
-    return { ...group, id: groupId(kind.kind, group.key) };
+    return (await this.find(id)).group;
   }
 
   /** The group's bulk action on every member failing now (up to MAX_ISSUE_ACTION). */
@@ -35,18 +34,12 @@ export class IssuesService {
     return { kind: group.action.kind, count: await kind.act(group.key) };
   }
 
-  private async find(id: string) {
-    const parsed = parseGroupId(id);
-    const kind = parsed && this.kinds.find((k) => k.kind === parsed.kind);
-    const keyFits =
-      parsed &&
-      kind &&
-      Object.keys(parsed.key).length === kind.keyFields.length &&
-      kind.keyFields.every((field) => parsed.key[field] !== undefined);
-    const group = keyFits ? await kind.group(parsed.key) : undefined;
-    if (!kind || !group) {
-      throw new IssuesException(IssuesErrorCode.NotFound, `No issue ${id} is failing now`);
-    }
-    return { kind, group };
+  /** Ids are hashes: the group is found among its kind's groups now, or is not failing any more. */
+  private async find(id: string): Promise<{ kind: IssueKind; group: IssueGroup }> {
+    const name = kindOfGroupId(id);
+    const kind = name && this.kinds.find((k) => k.kind === name);
+    const found = kind && (await kind.groups()).find((group) => groupId(kind.kind, group.key) === id);
+    if (!kind || !found) throw new IssuesException(IssuesErrorCode.NotFound, `No issue ${id} is failing now`);
+    return { kind, group: { ...found, id } };
   }
 }

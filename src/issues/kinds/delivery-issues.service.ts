@@ -13,7 +13,6 @@ const STATUSES = ['failed', 'exhausted'] as const;
 @Injectable()
 export class DeliveryIssues implements IssueKind {
   readonly kind = 'delivery' as const;
-  readonly keyFields = ['destinationId', 'status', 'code'] as const;
 
   constructor(
     private readonly delivery: DeliveryService,
@@ -23,12 +22,6 @@ export class DeliveryIssues implements IssueKind {
 
   async groups(): Promise<FoundGroup[]> {
     return this.present(await this.delivery.failingGroups());
-  }
-
-  async group(key: IssueKey): Promise<FoundGroup | undefined> {
-    const failing = asKey(key);
-    if (!failing) return undefined;
-    return (await this.present(await this.delivery.failingGroups(failing)))[0];
   }
 
   async act(key: IssueKey): Promise<number> {

@@ -14,7 +14,6 @@ const TITLE_REASON = 160;
 @Injectable()
 export class MappingIssues implements IssueKind {
   readonly kind = 'mapping' as const;
-  readonly keyFields = ['connector', 'eventType', 'reason'] as const;
 
   constructor(
     private readonly inbound: InboundEventService,
@@ -23,13 +22,6 @@ export class MappingIssues implements IssueKind {
 
   async groups(): Promise<FoundGroup[]> {
     return (await this.inbound.failedGroups()).map((row) => this.present(row));
-  }
-
-  async group(key: IssueKey): Promise<FoundGroup | undefined> {
-    const failed = asKey(key);
-    if (!failed) return undefined;
-    const [row] = await this.inbound.failedGroups(failed);
-    return row && this.present(row);
   }
 
   async act(key: IssueKey): Promise<number> {

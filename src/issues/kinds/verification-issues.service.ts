@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { RejectionGroupRow, VerificationRejectionService } from '../../ingest/verification-rejection.service';
 import { SourceService } from '../../sources/source.service';
-import { FoundGroup, IssueKey, IssueKind, plural } from '../issue';
+import { FoundGroup, IssueKind, plural } from '../issue';
 
 /** Rejections older than this are history, not a current issue (the table keeps them for HUB_RETENTION_DAYS). */
 export const VERIFICATION_WINDOW_MS = 24 * 3600 * 1000;
@@ -13,7 +13,6 @@ export const VERIFICATION_WINDOW_MS = 24 * 3600 * 1000;
 @Injectable()
 export class VerificationIssues implements IssueKind {
   readonly kind = 'verification' as const;
-  readonly keyFields = ['sourceId', 'reason'] as const;
 
   constructor(
     private readonly rejections: VerificationRejectionService,
@@ -22,13 +21,6 @@ export class VerificationIssues implements IssueKind {
 
   async groups(): Promise<FoundGroup[]> {
     return this.present(await this.rejections.groups(since()));
-  }
-
-  async group(key: IssueKey): Promise<FoundGroup | undefined> {
-    if (!key.sourceId || key.reason === undefined) return undefined;
-    return (
-      await this.present(await this.rejections.groups(since(), { sourceId: key.sourceId, reason: key.reason }))
-    )[0];
   }
 
   private async present(rows: RejectionGroupRow[]): Promise<FoundGroup[]> {

@@ -369,7 +369,10 @@ describe('issues API e2e', () => {
       const answer = await hub.api().get(`/api/issues/${stale}`).expect(404);
       expect(answer.body).toMatchObject({ statusCode: 404, error: 'Not Found', correlationId: expect.any(String) });
       await hub.api().post(`/api/issues/${stale}/action`).expect(404);
-      await hub.api().get(`/api/issues/nokind.${'A'.repeat(22)}`).expect(404);
+      await hub
+        .api()
+        .get(`/api/issues/nokind.${'A'.repeat(22)}`)
+        .expect(404);
     });
 
     it('retries a delivery group in bulk: each delivery again under its webhook-id, then the group is gone', async () => {
@@ -395,6 +398,20 @@ describe('issues API e2e', () => {
       await hub.http().post('/api/issues/x/action').expect(401);
       await hub.http().get('/api/stats').expect(401);
     });
+  });
+
+  it('documents the routes in OpenAPI with response schemas and examples', async () => {
+    const doc = (await hub.http().get('/docs-json').expect(200)).body;
+    const ok = (path: string, method: string, status: string) =>
+      doc.paths[path][method].responses[status].content['application/json'].schema.$ref;
+    expect(ok('/api/issues', 'get', '200')).toBe('#/components/schemas/IssueListView');
+    expect(ok('/api/issues/{id}', 'get', '200')).toBe('#/components/schemas/IssueGroupView');
+    expect(ok('/api/issues/{id}/action', 'post', '202')).toBe('#/components/schemas/IssueActionResult');
+    expect(ok('/api/stats', 'get', '200')).toBe('#/components/schemas/StatsView');
+    expect(Object.keys(doc.paths['/api/issues/{id}/action'].post.responses).sort()).toEqual(['202', '404', '409']);
+    expect(doc.components.schemas.IssueGroupView.properties.title.example).toBe(
+      'HubSpot prod: exhausted, HTTP 400 VALIDATION_ERROR',
+    );
   });
 
   describe('GET /api/stats', () => {

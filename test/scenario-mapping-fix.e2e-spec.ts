@@ -214,7 +214,7 @@ describe('scenario: fixing a mapping from GET /api/issues e2e', () => {
     expect([...byWebhookId.values()]).toEqual([1, 1, 1, 1]);
     const amounts = received()
       .filter((r) => r.event.subject !== 'activity:salesask:rec_50k')
-      .map((r) => r.event.data.customFields?.dealSizeAmount)
+      .map((r) => (r.event.data.customFields as { dealSizeAmount?: number } | undefined)?.dealSizeAmount)
       .sort();
     expect(amounts).toEqual([1200000, 2500000, 3000000]);
     const versions = await hub.sql<{ mapping_version: string }>(

@@ -6,6 +6,7 @@ import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { InboundEventEntity } from '../ingest/inbound-event.entity';
+import { VerificationRejectionEntity } from '../ingest/verification-rejection.entity';
 import { MappingOverrideEntity } from '../mappings/mapping-override.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
@@ -14,6 +15,7 @@ import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDest
 import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
+import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-IssuesAndRejections';
 
 export const ENTITIES = [
   SourceEntity,
@@ -24,6 +26,7 @@ export const ENTITIES = [
   DeliveryAttemptEntity,
   HubSettingEntity,
   MappingOverrideEntity,
+  VerificationRejectionEntity,
 ];
 
 export const MIGRATIONS = [
@@ -33,6 +36,7 @@ export const MIGRATIONS = [
   EventRevisions1764748800000,
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
+  IssuesAndRejections1764900000000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

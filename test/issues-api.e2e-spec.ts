@@ -322,7 +322,7 @@ describe('issues API e2e', () => {
         count: 3,
         action: { kind: 'retry', label: 'Retry 3 deliveries' },
       });
-      expect(downGroup.sampleIds.sort()).toEqual(downRows.map((d) => d.id).sort());
+      expect([...downGroup.sampleIds].sort()).toEqual(downRows.map((d) => d.id).sort());
       const times = downRows.map((d) => d.updated_at.getTime()).sort();
       expect(new Date(downGroup.firstSeenAt).getTime()).toBe(times[0]);
       expect(new Date(downGroup.lastSeenAt).getTime()).toBe(times[2]);
@@ -345,7 +345,7 @@ describe('issues API e2e', () => {
         count: 2,
         action: { kind: 'renormalize', label: 'Re-normalise 2 events' },
       });
-      expect(group.sampleIds.sort()).toEqual([...mysteries].sort());
+      expect([...group.sampleIds].sort()).toEqual([...mysteries].sort());
       expect(new Date(group.firstSeenAt) <= new Date(group.lastSeenAt)).toBe(true);
 
       // Re-normalising with the mapping still missing: both go through it again and fail again, the same group.

@@ -145,7 +145,7 @@ describe('scenario: fixing a mapping from GET /api/issues e2e', () => {
       count: 3,
       action: { kind: 'renormalize', label: 'Re-normalise 3 events' },
     });
-    expect(groups[0].sampleIds.sort()).toEqual([...failing].sort());
+    expect([...groups[0].sampleIds].sort()).toEqual([...failing].sort());
   });
 
   it('A3: a fixed expression is previewed on one failed event, then dry-run over the real events', async () => {

@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
+import { DestinationHealthService } from '../destinations/destination-health.service';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
@@ -9,11 +10,12 @@ export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
     private readonly adapters: DestinationAdapters,
+    private readonly destinationHealth: DestinationHealthService,
   ) {}
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4')
-  scrape(): Promise<string> {
+  async scrape(): Promise<string> {
     for (const adapter of this.adapters.all()) {
       for (const [destination, quota] of Object.entries(adapter.health?.() ?? {})) {
         const labels = { type: adapter.type, destination };
@@ -21,6 +23,7 @@ export class MetricsController {
         this.metrics.crmDeferring.set(labels, quota.deferring ? 1 : 0);
       }
     }
+    await this.destinationHealth.refreshMetrics();
     return this.metrics.registry.metrics();
   }
 }

@@ -287,29 +287,48 @@ describe('destination health e2e', () => {
     expect((await destination(flipId)).health).toMatchObject({ backlog: 0, delivered24h: 4, failed24h: 1 });
   });
 
-  it('an operator disabling records since when; what comes meanwhile is missed and replayed once', async () => {
+  it('an operator disabling records since when; what it was owed and what came meanwhile is replayed once', async () => {
+    // r6 fails its first attempt and waits 2 s for the next: the operator disables the destination meanwhile.
+    await hub
+      .api()
+      .patch(`/api/destinations/${flipId}`)
+      .send({ retrySchedule: [0, 2] })
+      .expect(200);
+    flip.fallback = { status: 500, body: 'down again' };
+    await send('r6');
+    await waitFor(async () => (await deliveriesOf(flipId, 'retrying')).length === 1, { what: 'r6 to be retrying' });
     const disabled: Destination = (
       await hub.api().patch(`/api/destinations/${flipId}`).send({ enabled: false }).expect(200)
     ).body;
     expect(disabled).toMatchObject({ status: 'disabled', disabledAt: expect.any(String) });
     expect(disabled.disabledReason).toBe(`disabled by an operator on ${disabled.disabledAt}`);
     expect(disabled.missed).toBeUndefined();
+    // Its next attempt finds the destination disabled and ends failed; r7 gets no delivery at all.
+    await waitFor(async () => (await deliveriesOf(flipId, 'failed')).length === 1, { what: 'r6 to be cut off' });
+    await send('r7');
+    await waitFor(() => steady.requests.length === 7, { what: 'steady to receive r6 and r7' });
 
-    await send('r6');
-    await waitFor(() => steady.requests.length === 6, { what: 'steady to receive r6' });
-    const before = flip.requests.length;
+    flip.fallback = { status: 200 };
     const reEnabled: Destination = (
       await hub.api().patch(`/api/destinations/${flipId}`).send({ status: 'active' }).expect(200)
     ).body;
-    expect(reEnabled.missed).toEqual({ count: 1, since: disabled.disabledAt });
+    expect(reEnabled.missed).toEqual({ count: 2, since: disabled.disabledAt });
 
     // Events after re-enabling are routed as usual and are not "missed".
-    await send('r7');
-    await waitFor(() => flip.requests.length === before + 1, { what: 'flip to receive r7' });
-    expect((await hub.api().post(`/api/destinations/${flipId}/replay-missed`).expect(202)).body).toEqual({ count: 1 });
-    await waitFor(() => flip.requests.length === before + 2, { what: 'flip to receive r6' });
+    const before = flip.requests.length;
+    await send('r8');
+    await waitFor(() => flip.requests.length === before + 1, { what: 'flip to receive r8' });
+    expect((await hub.api().post(`/api/destinations/${flipId}/replay-missed`).expect(202)).body).toEqual({ count: 2 });
+    await waitFor(() => flip.requests.length === before + 3, { what: 'flip to receive r6 and r7' });
     expect((await hub.api().post(`/api/destinations/${flipId}/replay-missed`).expect(202)).body).toEqual({ count: 0 });
-    expect(sentIds(flip).slice(before).sort()).toEqual(await canonicalIdsOf('r6', 'r7'));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(sentIds(flip).slice(before).sort()).toEqual(await canonicalIdsOf('r6', 'r7', 'r8'));
+    // r6 went out once more under its own webhook-id: the same delivery, now succeeded.
+    const r6 = (await canonicalIdsOf('r6'))[0];
+    const r6Requests = flip.requests.filter((r) => (JSON.parse(r.body) as { id: string }).id === r6);
+    expect(r6Requests).toHaveLength(2);
+    expect(new Set(r6Requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect((await deliveriesOf(flipId, 'failed')).length).toBe(0);
   });
 
   it('refuses enabled and status that contradict each other', async () => {

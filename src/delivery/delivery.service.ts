@@ -255,16 +255,36 @@ export class DeliveryService {
   }
 
   /**
-   * How many canonical events created in [since, until) a destination never got a delivery of: the newest
-   * revision of each, of the given types, test events only when it takes them. What it missed while disabled.
+   * What a destination missed while disabled, [since, until): canonical events created then that it never got a
+   * delivery of (the newest revision of each, of the given types, test events only when it takes them), plus the
+   * deliveries it was owed that ended failed because it was disabled (retryCutOff).
    */
   async countMissed(scope: MissedScope): Promise<number> {
     const { where, params } = missedSql(scope);
+    params.push(DESTINATION_DISABLED);
     const [row]: { count: number }[] = await this.dataSource.query(
-      `SELECT count(*)::int AS count FROM canonical_event c WHERE ${where}`,
+      `SELECT (SELECT count(*) FROM canonical_event c WHERE ${where})::int
+            + (SELECT count(*) FROM delivery WHERE ${CUT_OFF} AND last_error = $${params.length})::int AS count`,
       params,
     );
     return row.count;
+  }
+
+  /**
+   * The other half of what a destination missed: deliveries it was still owed when it was disabled, which ended
+   * `failed` (DESTINATION_DISABLED) while it was. Sends up to `limit` of them back to `pending`, due now, as a manual
+   * retry does; returns what the caller enqueues. A second call finds them no longer failed.
+   */
+  async retryCutOff(scope: MissedScope, limit: number): Promise<{ id: string; destinationId: string }[]> {
+    const [rows]: [{ id: string; destinationId: string }[], number] = await this.dataSource.query(
+      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, retry_base = attempts,
+           updated_at = now()
+       WHERE id IN (SELECT id FROM delivery WHERE ${CUT_OFF} AND last_error = $4
+                    ORDER BY updated_at LIMIT $5 FOR UPDATE SKIP LOCKED)
+       RETURNING id, destination_id AS "destinationId"`,
+      [scope.destinationId, scope.since, scope.until, DESTINATION_DISABLED, limit],
+    );
+    return rows;
   }
 
   /** The missed events themselves, oldest first, one page after `after` (keyset on created_at, id). */
@@ -336,6 +356,9 @@ export interface MissedEvent extends MissedPosition {
   event: CloudEvent;
 }
 
+/** Deliveries of $1 that ended `failed` between $2 and $3 (on delivery_health); the caller matches the error. */
+const CUT_OFF = `destination_id = $1 AND status = 'failed' AND updated_at >= $2 AND updated_at < $3`;
+
 function missedSql(scope: MissedScope): { where: string; params: unknown[] } {
   return {
     where: `c.created_at >= $2 AND c.created_at < $3 AND c.type = ANY($4::text[]) AND ($5::boolean OR NOT c.test)
@@ -345,6 +368,12 @@ function missedSql(scope: MissedScope): { where: string; params: unknown[] } {
     params: [scope.destinationId, scope.since, scope.until, scope.types, scope.includeTest],
   };
 }
+
+/**
+ * The error of a delivery that was still owed an attempt when its destination was disabled: it ends `failed` with
+ * this, and counts among what the destination missed (replay-missed sends it again once re-enabled).
+ */
+export const DESTINATION_DISABLED = 'destination is disabled';
 
 /** States a delivery ends in; only these can be retried or replayed. */
 export const FINAL_STATUSES: DeliveryStatus[] = [

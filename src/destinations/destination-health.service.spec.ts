@@ -112,6 +112,7 @@ describe(DestinationHealthService.name, () => {
       failingThroughout: jest.fn().mockResolvedValue([]),
       countMissed: jest.fn().mockResolvedValue(0),
       missedPage: jest.fn().mockResolvedValue([]),
+      retryCutOff: jest.fn().mockResolvedValue([]),
     });
     const manager = {} as EntityManager;
     const dataSource = mockOf<DataSource>({
@@ -311,6 +312,20 @@ describe(DestinationHealthService.name, () => {
       expect(queue.deliver.mock.calls[0][0]).not.toContainEqual(expect.objectContaining({ id: 'msg_evt_3' }));
     });
 
+    it('first sends again, in pages, the deliveries that failed because it was disabled', async () => {
+      const { sut, deliveries, queue } = build({}, [reEnabled()]);
+      const owed = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({ id: `msg_${n}_${i}`, destinationId: 'dst_a' }));
+      deliveries.retryCutOff.mockResolvedValueOnce(owed(REPLAY_PAGE)).mockResolvedValueOnce(owed(1));
+      expect(await sut.replayMissed('dst_a')).toEqual({ count: REPLAY_PAGE + 1 });
+      expect(deliveries.retryCutOff).toHaveBeenCalledTimes(2);
+      expect(deliveries.retryCutOff).toHaveBeenCalledWith(
+        expect.objectContaining({ destinationId: 'dst_a', since }),
+        REPLAY_PAGE,
+      );
+      expect(queue.deliver.mock.calls.map(([batch]) => batch.length)).toEqual([REPLAY_PAGE, 1]);
+    });
+
     it('refuses a disabled destination with a 409 that says how to re-enable it', async () => {
       const { sut, deliveries } = build({}, [
         destination({ status: 'disabled', disabledReason: 'disabled by an operator', missedSince: since }),
@@ -319,6 +334,7 @@ describe(DestinationHealthService.name, () => {
       await expect(refused).rejects.toBeInstanceOf(DestinationException);
       await expect(refused).rejects.toMatchObject({ status: 409, message: expect.stringContaining('"enabled": true') });
       expect(deliveries.missedPage).not.toHaveBeenCalled();
+      expect(deliveries.retryCutOff).not.toHaveBeenCalled();
     });
   });
 

@@ -97,7 +97,8 @@ export class DestinationHealthService implements OnApplicationBootstrap, BeforeA
 
   /**
    * What a destination missed while it was disabled: the canonical events of its last disabled spell (recorded when
-   * it was re-enabled) that match its eventTypes and test setting and that it has no delivery of.
+   * it was re-enabled) that match its eventTypes and test setting and that it has no delivery of, and the
+   * deliveries it was still owed, which failed because it was disabled.
    */
   async missed(destination: DestinationEntity): Promise<MissedEventsView | undefined> {
     const scope = this.missedScope(destination);
@@ -106,7 +107,8 @@ export class DestinationHealthService implements OnApplicationBootstrap, BeforeA
   }
 
   /**
-   * Creates and enqueues a delivery for each missed event, page by page. Idempotent: a delivery is one row per
+   * Sends the owed deliveries that failed because it was disabled again, then creates and enqueues a delivery for
+   * each missed event, page by page. Idempotent: a delivery is one row per
    * (destination, event) with a derived id (the webhook-id), created with ON CONFLICT DO NOTHING, so a second call,
    * or two at once, create nothing twice; events it already has a delivery of are not even read again.
    */
@@ -122,6 +124,13 @@ export class DestinationHealthService implements OnApplicationBootstrap, BeforeA
     const scope = this.missedScope(destination);
     if (!scope) return { count: 0 };
     let count = 0;
+    // Deliveries it was owed when it was disabled, which failed for that reason: the same rows, sent again.
+    for (;;) {
+      const again = await this.deliveries.retryCutOff(scope, REPLAY_PAGE);
+      if (again.length) await this.queue.deliver(again);
+      count += again.length;
+      if (again.length < REPLAY_PAGE) break;
+    }
     let after: MissedPosition | undefined;
     for (;;) {
       const page = await this.deliveries.missedPage(scope, after, REPLAY_PAGE);

@@ -179,7 +179,8 @@ export class MissedEventsView {
     example: 42,
     description:
       'Canonical events created while it was disabled that match its eventTypes (and includeTest) and that it has ' +
-      'no delivery of; its JSONata filter, if any, is applied by replay-missed',
+      'no delivery of (its JSONata filter, if any, is applied by replay-missed), plus the deliveries it was owed ' +
+      'that failed because it was disabled',
   })
   count!: number;
 

@@ -1,3 +1,4 @@
+import { DestinationHealthService } from '../src/destinations/destination-health.service';
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { salesAskRecording } from './helpers/vendors';
@@ -354,6 +355,65 @@ describe('destination health e2e', () => {
     );
     expect(doc.paths['/api/destinations/{id}'].patch.responses['200'].content['application/json'].schema.$ref).toMatch(
       /DestinationView$/,
+    );
+  });
+});
+
+/** The shipped default window, 5 days, with the delivery's timestamps moved back to simulate the days passing. */
+describe('destination failure window, shipped default', () => {
+  let hub: TestHub;
+  let down: Sink;
+
+  beforeAll(async () => {
+    hub = await startHub();
+    down = await new Sink().start();
+    down.fallback = { status: 503 };
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await down?.stop();
+  });
+
+  it('disables after 5 days of only exhausted deliveries, not after 4', async () => {
+    expect(hub.config.destinationDisableAfterMs).toBe(5 * 24 * 3600 * 1000);
+    const source = (await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' }).expect(201))
+      .body.id;
+    const id = (
+      await hub
+        .api()
+        .post('/api/destinations')
+        .send({ name: 'down', type: 'webhook', url: down.url, eventTypes: ['activity.*'] })
+        .expect(201)
+    ).body.id;
+    await hub
+      .http()
+      .post(`/hooks/${source}`)
+      .set('content-type', 'application/json')
+      .send(salesAskRecording('rec_down'))
+      .expect(202);
+    await waitFor(
+      async () =>
+        (await hub.sql(`SELECT 1 FROM delivery WHERE destination_id = $1 AND status = 'exhausted'`, [id])).length,
+      { what: 'the delivery to be exhausted' },
+    );
+    const check = hub.app.get(DestinationHealthService);
+    const age = (hours: number) =>
+      hub.sql(`UPDATE delivery SET updated_at = now() - make_interval(hours => $2) WHERE destination_id = $1`, [
+        id,
+        hours,
+      ]);
+
+    await age(4 * 24);
+    expect(await check.disableFailing()).toEqual([]);
+    expect((await hub.api().get(`/api/destinations/${id}`).expect(200)).body.status).toBe('active');
+
+    await age(5 * 24 + 1);
+    expect(await check.disableFailing()).toEqual([id]);
+    const shown = (await hub.api().get(`/api/destinations/${id}`).expect(200)).body;
+    expect(shown.status).toBe('disabled');
+    expect(shown.disabledReason).toMatch(
+      /none succeeded for 5 days \(HUB_DESTINATION_DISABLE_AFTER\); last success: never; last error: HTTP 503$/,
     );
   });
 });

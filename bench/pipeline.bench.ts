@@ -14,15 +14,18 @@
  *
  * Env: BENCH_CPU_PROF=1 runs the hub processes under --cpu-prof (profiles in bench/results/profiles/<run>/, one per
  * process and thread; bench/profile-summary.ts reads them);
- * BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, split; comma-separated) runs only those
+ * BENCH_BASELINE=<git ref> also runs the hub as it was at that commit (built from `git archive` in a temporary
+ * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, split; comma-separated) runs only those
  * parts and prints no table, for profiling.
  */
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { ChildProcess, execFileSync, execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
+import { Client } from 'pg';
 import ts from 'typescript';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
@@ -46,6 +49,21 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
+
+/** The hub at another commit, compiled in a temporary folder (no git state changes); returns its main.js. */
+function buildBaseline(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-baseline-'));
+  execSync(
+    `git archive ${JSON.stringify(ref)} src connectors mappings package.json tsconfig.json tsconfig.build.json | tar -x -C ${dir}`,
+    { cwd: ROOT },
+  );
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
+  return join(dir, 'dist/src/main.js');
+}
 
 /** Compiles the hub (npm run build) and the two helper processes, so every server runs as plain node. */
 function build(): void {
@@ -148,6 +166,8 @@ interface Target {
   pids(): number[];
   svixPath(): string;
   salesaskPath(): string;
+  /** Hub only: where acknowledged work waits, read from Postgres. */
+  backlog?(): Promise<{ toNormalize: number; toDeliver: number }>;
   /** Makes every following event go to `n` destinations. */
   destinations(n: number): Promise<void>;
   stop(): Promise<void>;
@@ -181,6 +201,7 @@ async function startHub(
   secret: string,
   name: string,
   workers: number,
+  main = join(ROOT, 'dist/src/main.js'),
 ): Promise<Target & { addWorker(): Promise<void> }> {
   const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
   const database = `sbbench_${suffix}`;
@@ -200,7 +221,7 @@ async function startHub(
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', name)}`] : [];
   const processes: HubProcess[] = [];
   const spawnHub = (role: string) => {
-    const proc = fork(join(ROOT, 'dist/src/main.js'), [], {
+    const proc = fork(main, [], {
       env: { ...process.env, ...env, HUB_ROLE: role },
       execArgv: profile,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -232,7 +253,16 @@ async function startHub(
   const askelephant = await api('POST', '/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
   const salesask = await api('POST', '/api/sources', { name: 'bench', connector: 'salesask' });
   let destinations = 0;
+  const db = new Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
   const target = {
+    async backlog() {
+      const { rows } = await db.query<{ toNormalize: number; toDeliver: number }>(
+        `SELECT (SELECT count(*)::int FROM inbound_event WHERE status = 'received') AS "toNormalize",
+                (SELECT count(*)::int FROM delivery WHERE status IN ('pending', 'retrying', 'sending')) AS "toDeliver"`,
+      );
+      return rows[0];
+    },
     name,
     base,
     pids: () => processes.map((p) => p.proc.pid!),
@@ -254,6 +284,7 @@ async function startHub(
       await sleep(3000); // boot: Nest context, Postgres pool, mapping threads
     },
     async stop() {
+      await db.end();
       await Promise.all(
         processes.map(
           ({ proc }) =>
@@ -319,6 +350,8 @@ interface PhaseFigures {
   undelivered: number;
   /** Server CPU time per acked event (all server processes). */
   cpuMsPerEvent: number | null;
+  /** Hub only: rows waiting for normalisation and for delivery when the load stopped. */
+  waitingAtEnd?: { toNormalize: number; toDeliver: number };
 }
 
 async function phase(
@@ -331,6 +364,7 @@ async function phase(
   const destinations = Array.from({ length: destinationCount }, (_, i) => i + 1);
   const cpu0 = cpuMs(target.pids());
   const load = await run();
+  const waiting = await target.backlog?.();
   const expected = load.acked * destinationCount;
   await sleep(Math.max(0, load.endedAt + 2000 - nowMs()));
   const at2s = load.endedAt + 2000;
@@ -374,12 +408,14 @@ async function phase(
     backlogAfter2s,
     undelivered: expected - e2e.length,
     cpuMsPerEvent: round(cpu / Math.max(1, load.acked), 2),
+    ...(waiting ? { waitingAtEnd: waiting } : {}),
   };
   console.log(
     `  ${target.name.padEnd(12)} ${name.padEnd(22)} acked ${figures.acked} (${figures.acksPerSecond}/s, p99 ${figures.ackP99Ms} ms)` +
       `  delivered/s ${figures.deliveredPerSecondDuringLoad} during, ${figures.deliveredPerSecondSustained} sustained` +
       `  e2e p50 ${figures.e2eP50Ms} p99 ${figures.e2eP99Ms} ms  backlog@2s ${figures.backlogAfter2s}` +
-      `  undelivered ${figures.undelivered}  cpu ${figures.cpuMsPerEvent} ms/event`,
+      `  undelivered ${figures.undelivered}  cpu ${figures.cpuMsPerEvent} ms/event` +
+      (waiting ? `  at load end: ${waiting.toNormalize} to normalise, ${waiting.toDeliver} to deliver` : ''),
   );
   return figures;
 }
@@ -390,6 +426,8 @@ interface TargetRun {
   rssMib10s?: number;
   rssMibEnd?: number;
   rssEndAtSeconds?: number;
+  /** Server CPU over the whole run ÷ deliveries that reached the sink. */
+  cpuMsPerDelivered?: number | null;
 }
 
 /** The four phases of the ceiling and the single hub. RSS at 10 s into the first load and at the end. */
@@ -397,6 +435,7 @@ async function fullRun(target: Target, sink: Sink, secret: string): Promise<Targ
   const run: TargetRun = { name: target.name, phases: {} };
   const tag = `${target.name.replace(/\W/g, '')}${randomBytes(3).toString('hex')}`;
   const started = nowMs();
+  const cpu0 = cpuMs(target.pids());
   const rssTimer = setTimeout(() => (run.rssMib10s = round(rssMib(target.pids()), 1)!), 10_000);
   run.phases.open500 = await phase('open 500/s', target, sink, 1, () =>
     openLoop(target.base, OPEN_RATE, OPEN_SECONDS, svixRequests(target, secret, `${tag}o`)),
@@ -413,6 +452,8 @@ async function fullRun(target: Target, sink: Sink, secret: string): Promise<Targ
   );
   clearTimeout(rssTimer);
   run.rssMibEnd = round(rssMib(target.pids()), 1)!;
+  const delivered = Object.values(run.phases).reduce((sum, p) => sum + p.acked * p.destinations - p.undelivered, 0);
+  run.cpuMsPerDelivered = round((cpuMs(target.pids()) - cpu0) / Math.max(1, delivered), 2);
   run.rssEndAtSeconds = round((nowMs() - started) / 1000)!;
   console.log(
     `  ${target.name.padEnd(12)} RSS ${run.rssMib10s} MiB at 10 s, ${run.rssMibEnd} MiB at ${run.rssEndAtSeconds} s`,
@@ -467,101 +508,123 @@ function ratio(hub: number | null | undefined, ceiling: number | null | undefine
   return `${(hub / ceiling).toFixed(2)}×`;
 }
 
-function table(ceiling: TargetRun, hub: TargetRun, split: Record<string, PhaseFigures>): string {
-  const c = ceiling.phases;
-  const h = hub.phases;
-  const ms = (p: PhaseFigures) => `${p.e2eP50Ms} / ${p.e2eP99Ms}`;
-  const rows: [string, string, string, string, string][] = [
-    ['figure', 'ceiling', 'hub (all)', 'hub ÷ ceiling', 'target'],
-    [
-      `acks/s, closed loop, ${CONNECTIONS} conns`,
-      `${c.closed.acksPerSecond}`,
-      `${h.closed.acksPerSecond}`,
-      ratio(h.closed.acksPerSecond, c.closed.acksPerSecond),
-      '≥ 0.5×',
-    ],
-    [
-      'delivered/s during that load',
-      `${c.closed.deliveredPerSecondDuringLoad}`,
-      `${h.closed.deliveredPerSecondDuringLoad}`,
-      ratio(h.closed.deliveredPerSecondDuringLoad, c.closed.deliveredPerSecondDuringLoad),
-      '',
-    ],
-    [
-      'delivered/s sustained (to last delivery)',
-      `${c.closed.deliveredPerSecondSustained}`,
-      `${h.closed.deliveredPerSecondSustained}`,
-      ratio(h.closed.deliveredPerSecondSustained, c.closed.deliveredPerSecondSustained),
-      '≥ 0.5×',
-    ],
-    ['  undelivered after the drain cap', `${c.closed.undelivered}`, `${h.closed.undelivered}`, '', '0'],
-    [
-      '  server CPU ms per event',
-      `${c.closed.cpuMsPerEvent}`,
-      `${h.closed.cpuMsPerEvent}`,
-      ratio(h.closed.cpuMsPerEvent, c.closed.cpuMsPerEvent),
-      '',
-    ],
-    [
-      'e2e p50 / p99 ms, open 500/s',
-      ms(c.open500),
-      ms(h.open500),
-      ratio(h.open500.e2eP99Ms, c.open500.e2eP99Ms),
-      'p99 < 100 ms',
-    ],
-    ['  ack p99 ms at 500/s', `${c.open500.ackP99Ms}`, `${h.open500.ackP99Ms}`, '', ''],
-    ['  backlog 2 s after the load', `${c.open500.backlogAfter2s}`, `${h.open500.backlogAfter2s}`, '', '0'],
-    [
-      'e2e p50 / p99 ms, 500/s × 3 destinations',
-      ms(c.open500x3),
-      ms(h.open500x3),
-      ratio(h.open500x3.e2eP99Ms, c.open500x3.e2eP99Ms),
-      '',
-    ],
-    [
-      '  delivered/s during, backlog 2 s after',
-      `${c.open500x3.deliveredPerSecondDuringLoad}, ${c.open500x3.backlogAfter2s}`,
-      `${h.open500x3.deliveredPerSecondDuringLoad}, ${h.open500x3.backlogAfter2s}`,
-      '',
-      '',
-    ],
-    [
-      'Sales Ask url-token acks/s (closed)',
-      `${c.salesask.acksPerSecond}`,
-      `${h.salesask.acksPerSecond}`,
-      ratio(h.salesask.acksPerSecond, c.salesask.acksPerSecond),
-      '',
-    ],
-    [
-      `RSS MiB at 10 s → end (${hub.rssEndAtSeconds} s)`,
-      `${ceiling.rssMib10s} → ${ceiling.rssMibEnd}`,
-      `${hub.rssMib10s} → ${hub.rssMibEnd}`,
-      `end ÷ 10 s: ${ratio(hub.rssMibEnd, hub.rssMib10s)}`,
-      '≤ 1.10×',
-    ],
-    [
-      'split api + 1 worker: acks/s, delivered/s sustained',
-      '',
-      `${split.one.acksPerSecond}, ${split.one.deliveredPerSecondSustained}`,
-      ratio(split.one.deliveredPerSecondSustained, c.closed.deliveredPerSecondSustained),
-      '',
-    ],
-    [
-      'split api + 2 workers: acks/s, delivered/s sustained',
-      '',
-      `${split.two.acksPerSecond}, ${split.two.deliveredPerSecondSustained}`,
-      `${ratio(split.two.deliveredPerSecondSustained, c.closed.deliveredPerSecondSustained)} (2 ÷ 1 workers: ${ratio(split.two.deliveredPerSecondSustained, split.one.deliveredPerSecondSustained)})`,
-      '',
-    ],
+interface Row {
+  figure: string;
+  /** The cell of one run. */
+  cell(run: TargetRun): string;
+  /** The number compared with the ceiling's, if the row has a ratio. */
+  value?(run: TargetRun): number | null | undefined;
+  target?: string;
+}
+
+const e2e = (p: PhaseFigures) => `${p.e2eP50Ms} / ${p.e2eP99Ms}`;
+const ROWS: Row[] = [
+  {
+    figure: `acks/s, closed loop, ${CONNECTIONS} conns`,
+    cell: (r) => `${r.phases.closed.acksPerSecond}`,
+    value: (r) => r.phases.closed.acksPerSecond,
+    target: '≥ 0.5×',
+  },
+  {
+    figure: 'delivered/s during that load',
+    cell: (r) => `${r.phases.closed.deliveredPerSecondDuringLoad}`,
+    value: (r) => r.phases.closed.deliveredPerSecondDuringLoad,
+  },
+  {
+    figure: 'delivered/s sustained (to last delivery)',
+    cell: (r) => `${r.phases.closed.deliveredPerSecondSustained}`,
+    value: (r) => r.phases.closed.deliveredPerSecondSustained,
+    target: '≥ 0.5×',
+  },
+  { figure: '  undelivered after the drain cap', cell: (r) => `${r.phases.closed.undelivered}`, target: '0' },
+  {
+    figure: 'server CPU ms per delivered event, whole run',
+    cell: (r) => `${r.cpuMsPerDelivered}`,
+    value: (r) => r.cpuMsPerDelivered,
+  },
+  {
+    figure: 'e2e p50 / p99 ms, open 500/s',
+    cell: (r) => e2e(r.phases.open500),
+    value: (r) => r.phases.open500.e2eP99Ms,
+    target: 'p99 < 100 ms',
+  },
+  { figure: '  ack p99 ms at 500/s', cell: (r) => `${r.phases.open500.ackP99Ms}` },
+  { figure: '  backlog 2 s after the load', cell: (r) => `${r.phases.open500.backlogAfter2s}`, target: '0' },
+  {
+    figure: 'e2e p50 / p99 ms, 500/s × 3 destinations',
+    cell: (r) => e2e(r.phases.open500x3),
+    value: (r) => r.phases.open500x3.e2eP99Ms,
+  },
+  {
+    figure: '  delivered/s during, backlog 2 s after',
+    cell: (r) => `${r.phases.open500x3.deliveredPerSecondDuringLoad}, ${r.phases.open500x3.backlogAfter2s}`,
+  },
+  {
+    figure: 'Sales Ask url-token acks/s (closed)',
+    cell: (r) => `${r.phases.salesask.acksPerSecond}`,
+    value: (r) => r.phases.salesask.acksPerSecond,
+  },
+  {
+    figure: 'RSS MiB at 10 s → end (s)',
+    cell: (r) => `${r.rssMib10s} → ${r.rssMibEnd} (${r.rssEndAtSeconds})`,
+    target: 'end ≤ 1.10 × 10 s',
+  },
+];
+
+/** One table: a column per run, then each hub run's ratio to the ceiling. */
+function table(ceiling: TargetRun, hubs: TargetRun[], split?: Record<string, PhaseFigures>): string {
+  const header = [
+    'figure',
+    ...[ceiling, ...hubs].map((r) => r.name),
+    ...hubs.map((r) => `${r.name} ÷ ceiling`),
+    'target',
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')).join('\n');
+  const rows = ROWS.map((row) => [
+    row.figure,
+    ...[ceiling, ...hubs].map((r) => row.cell(r)),
+    ...hubs.map((r) =>
+      row.value
+        ? ratio(row.value(r), row.value(ceiling))
+        : row.figure.startsWith('RSS')
+          ? `end ÷ 10 s ${ratio(r.rssMibEnd, r.rssMib10s)}`
+          : '',
+    ),
+    row.target ?? '',
+  ]);
+  if (split) {
+    const c = ceiling.phases.closed.deliveredPerSecondSustained;
+    for (const [key, label] of [
+      ['one', 'split api + 1 worker: acks/s, delivered/s sustained'],
+      ['two', 'split api + 2 workers: acks/s, delivered/s sustained'],
+    ] as const) {
+      const p = split[key];
+      rows.push([
+        label,
+        '',
+        ...hubs.map((_, i) => (i === hubs.length - 1 ? `${p.acksPerSecond}, ${p.deliveredPerSecondSustained}` : '')),
+        ...hubs.map((_, i) =>
+          i === hubs.length - 1
+            ? `${ratio(p.deliveredPerSecondSustained, c)}` +
+              (key === 'two'
+                ? ` (2 ÷ 1 workers ${ratio(p.deliveredPerSecondSustained, split.one.deliveredPerSecondSustained)})`
+                : '')
+            : '',
+        ),
+        '',
+      ]);
+    }
+  }
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  return all.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')).join('\n');
 }
 
 async function main() {
   const began = Date.now();
   console.log('switchboard pipeline bench (issue 11): building…');
   build();
+  const baseline = process.env.BENCH_BASELINE;
+  const baselineMain = baseline ? buildBaseline(baseline) : undefined;
   const sink = await Sink.start();
   const secret = whsec();
   const stamp = new Date().toISOString();
@@ -571,13 +634,18 @@ async function main() {
     );
     let ceiling: TargetRun | undefined;
     let hub: TargetRun | undefined;
+    let before: TargetRun | undefined;
     let split: Record<string, PhaseFigures> | undefined;
     if (runs('ceiling')) {
       const target = await startCeiling(sink, secret);
       ceiling = await fullRun(target, sink, secret).finally(() => target.stop());
     }
+    if (baselineMain && runs('hub')) {
+      const target = await startHub(sink, secret, `hub@${baseline}`, 0, baselineMain);
+      before = await fullRun(target, sink, secret).finally(() => target.stop());
+    }
     if (runs('hub')) {
-      const target = await startHub(sink, secret, 'hub-all', 0);
+      const target = await startHub(sink, secret, 'hub', 0);
       hub = await fullRun(target, sink, secret).finally(() => target.stop());
     }
     if (runs('split')) {
@@ -596,10 +664,10 @@ async function main() {
         await target.stop();
       }
     }
-    if (!ceiling || !hub || !split) return;
+    if (!ceiling || !hub) return;
 
     const micros = await jsonataMicros();
-    const summary = table(ceiling, hub, split);
+    const summary = table(ceiling, before ? [before, hub] : [hub], split);
     console.log(`\n${summary}\n`);
     const sorted = Object.entries(micros).sort((a, b) => b[1] - a[1]);
     console.log(
@@ -613,9 +681,10 @@ async function main() {
       JSON.stringify(
         {
           at: stamp,
-          cores: require('node:os').cpus().length,
+          cores: cpus().length,
           node: process.version,
           ceiling,
+          ...(before ? { before } : {}),
           hub,
           split,
           jsonataMicros: micros,

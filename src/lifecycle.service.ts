@@ -51,6 +51,10 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
         }),
       ),
     );
+    // First attempts started straight from normalisation (DeliverJob.dispatch) finish and record before Postgres goes.
+    await withTimeout(this.deliverJob?.drainInline() ?? Promise.resolve(), DRAIN_TIMEOUT_MS, 'inline deliveries').catch(
+      () => this.logger.warn('inline delivery attempts did not finish in time; their leases will expire'),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { PlannedDelivery, RoutedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
 
 /** One stored canonical event as the events API shows it. */
@@ -41,6 +42,41 @@ export class CanonicalEventService {
         ],
       );
     }
+  }
+
+  /**
+   * The first output of an inbound event, in one statement (issue 11: one round trip and one commit instead of a
+   * transaction of 2 + n statements): its canonical events, their delivery rows, and the inbound event marked
+   * normalised. Ids are derived, so a second run inserts nothing; it returns the deliveries it created.
+   */
+  async insertFirstOutput(
+    inboundEventId: string,
+    events: CloudEvent[],
+    mappingVersion: string,
+    deliveries: PlannedDelivery[],
+  ): Promise<RoutedDelivery[]> {
+    const rows: RoutedDelivery[] = await this.dataSource.query(
+      `WITH events AS (
+         INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
+         SELECT e.event->>'id', $1, (e.ordinality - 1)::int, 0, e.event->>'type', e.event->>'subject',
+                (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, $2
+         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(event, ordinality)
+         ON CONFLICT (id) DO NOTHING
+       ), routed AS (
+         INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error)
+         SELECT d.id, d."destinationId", d."canonicalEventId", d.status,
+                CASE WHEN d.status = 'pending' THEN now() END, d."lastError"
+         FROM jsonb_to_recordset($4::jsonb)
+              AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text)
+         ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
+         RETURNING id, destination_id AS "destinationId", status
+       ), marked AS (
+         UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = $1
+       )
+       SELECT id, "destinationId", status FROM routed`,
+      [inboundEventId, mappingVersion, JSON.stringify(events), JSON.stringify(deliveries)],
+    );
+    return rows;
   }
 
   async get(id: string): Promise<CloudEvent | undefined> {

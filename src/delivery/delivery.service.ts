@@ -15,7 +15,14 @@ export interface ClaimedDelivery {
 }
 
 export type Claim =
-  | { kind: 'claimed'; delivery: ClaimedDelivery }
+  | {
+      kind: 'claimed';
+      delivery: ClaimedDelivery;
+      /** The canonical event to send; undefined when it no longer exists. */
+      event?: CloudEvent;
+      /** Whether the destination exists and is active, read with the claim. */
+      destinationActive: boolean;
+    }
   /** Nothing to do: delivered, failed, leased by another worker, or deleted. */
   | { kind: 'gone' };
 
@@ -37,18 +44,27 @@ export interface AttemptRecord {
 export class DeliveryService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Claims a delivery for one attempt: status `sending` with a lease, or `gone` when there is nothing to do. */
+  /**
+   * Claims a delivery for one attempt: status `sending` with a lease, or `gone` when there is nothing to do. One
+   * statement (issue 11) also reads what the attempt needs fresh: the canonical event, and whether the destination
+   * is still active (its settings may come from a short-lived cache; its status must not).
+   */
   async claim(id: string, leaseSeconds: number): Promise<Claim> {
     // TypeORM answers UPDATE … RETURNING with [rows, affectedCount].
-    const [rows]: [ClaimedDelivery[], number] = await this.dataSource.query(
-      `UPDATE delivery SET status = 'sending', attempts = attempts + 1,
-              locked_until = now() + make_interval(secs => $2), updated_at = now()
-       WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
-       RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts,
-                 retry_base AS "retryBase"`,
-      [id, leaseSeconds],
-    );
-    return rows.length ? { kind: 'claimed', delivery: rows[0] } : { kind: 'gone' };
+    const [rows]: [(ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null })[], number] =
+      await this.dataSource.query(
+        `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
+                locked_until = now() + make_interval(secs => $2), updated_at = now()
+         WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
+         RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts,
+                   retry_base AS "retryBase",
+                   (SELECT c.event FROM canonical_event c WHERE c.id = d.canonical_event_id) AS event,
+                   (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
+        [id, leaseSeconds],
+      );
+    if (!rows.length) return { kind: 'gone' };
+    const { event, destinationActive, ...delivery } = rows[0];
+    return { kind: 'claimed', delivery, event: event ?? undefined, destinationActive: destinationActive === true };
   }
 
   async destinationOf(id: string): Promise<string | undefined> {
@@ -65,29 +81,30 @@ export class DeliveryService {
    */
   async record(delivery: ClaimedDelivery, attempt: AttemptRecord): Promise<boolean> {
     const status = attempt.outcome === 'retry' ? 'retrying' : attempt.outcome;
-    return this.dataSource.transaction(async (manager) => {
-      const [updated]: [unknown[], number] = await manager.query(
-        `UPDATE delivery SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4, updated_at = now()
-         WHERE id = $1 AND status = 'sending' AND attempts = $5 RETURNING id`,
-        [delivery.id, status, attempt.nextAttemptAt ?? null, attempt.error, delivery.attempts],
-      );
-      if (!updated.length) return false;
-      await manager.query(
-        `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
-         VALUES ($1, $2, now() - make_interval(secs => $4::float / 1000), $4, $3, $5, $6, $7, $8)`,
-        [
-          delivery.id,
-          delivery.attempts,
-          attempt.statusCode ?? null,
-          attempt.durationMs,
-          attempt.responseBody ?? null,
-          attempt.error,
-          attempt.outcome,
-          attempt.nextAttemptAt ?? null,
-        ],
-      );
-      return true;
-    });
+    // One statement, so one round trip and one commit (issue 11): the attempt row is written only when the fenced
+    // UPDATE matched, and both commit together.
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH moved AS (
+         UPDATE delivery SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4, updated_at = now()
+         WHERE id = $1 AND status = 'sending' AND attempts = $5 RETURNING id
+       ), attempt AS (
+         INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
+         SELECT id, $5, now() - make_interval(secs => $7::float / 1000), $7, $6, $8, $4, $9, $3 FROM moved
+       )
+       SELECT id FROM moved`,
+      [
+        delivery.id,
+        status,
+        attempt.nextAttemptAt ?? null,
+        attempt.error,
+        delivery.attempts,
+        attempt.statusCode ?? null,
+        attempt.durationMs,
+        attempt.responseBody ?? null,
+        attempt.outcome,
+      ],
+    );
+    return rows.length > 0;
   }
 
   /** Deliveries owed an attempt: due ones, and `sending` leases that expired because a worker died mid-attempt. */

@@ -44,6 +44,7 @@ const RESERVED_HEADERS = /^(content-type|content-length|host|webhook-id|webhook-
 @Injectable()
 export class DestinationService {
   private readonly recent = new Map<string, { destination: DestinationEntity | null; until: number }>();
+  private activeList?: { destinations: Promise<DestinationEntity[]>; until: number };
 
   constructor(
     @InjectRepo(DestinationEntity) private readonly destinations: Repository<DestinationEntity>,
@@ -85,6 +86,7 @@ export class DestinationService {
         missedUntil: null,
       }),
     );
+    this.forget(entity.id);
     return { entity, secret };
   }
 
@@ -144,7 +146,9 @@ export class DestinationService {
         disabledAt: now,
       });
     }
-    return { entity: await this.destinations.save(destination), reEnabled };
+    const saved = await this.destinations.save(destination);
+    this.forget(id);
+    return { entity: saved, reEnabled };
   }
 
   /** New secret first; the old ones keep signing for the grace period so receivers can roll over. */
@@ -157,7 +161,9 @@ export class DestinationService {
       expiresAt: s.expiresAt ?? new Date(now + ROTATION_GRACE_MS).toISOString(),
     }));
     destination.secretsSealed = this.box.seal([{ secret }, ...previous]);
-    return { entity: await this.destinations.save(destination), secret };
+    const entity = await this.destinations.save(destination);
+    this.forget(id);
+    return { entity, secret };
   }
 
   /** Secrets that sign right now: the current one and any still in their grace period. */
@@ -192,6 +198,7 @@ export class DestinationService {
        WHERE id = $1`,
       [id, reason],
     );
+    this.forget(id);
   }
 
   /**
@@ -204,7 +211,7 @@ export class DestinationService {
        WHERE id = $1 AND status = 'active' AND archived_at IS NULL RETURNING id`,
       [id, reason, at],
     );
-    this.recent.delete(id);
+    this.forget(id);
     return rows.length > 0;
   }
 
@@ -225,7 +232,7 @@ export class DestinationService {
         archivedAt: now,
       },
     );
-    this.recent.delete(id);
+    this.forget(id);
   }
 
   /**
@@ -246,7 +253,7 @@ export class DestinationService {
       await manager.query(`DELETE FROM destination WHERE id = $1`, [id]);
       return { confirmed: true as const, counts };
     });
-    this.recent.delete(id);
+    this.forget(id);
     if (!result.confirmed) {
       const { deliveries, attempts, ledgerEntries } = result.counts;
       throw new DestinationException(
@@ -268,6 +275,30 @@ export class DestinationService {
 
   active(): Promise<DestinationEntity[]> {
     return this.destinations.findBy({ status: 'active' });
+  }
+
+  /**
+   * The active destinations for routing, from a copy at most ACTIVE_CACHE_MS old, so normalising an event does not
+   * read (and hydrate) the whole table each time (issue 11). A change made through this process drops the copy at
+   * once; other processes (API and workers run apart) see it within ACTIVE_CACHE_MS.
+   */
+  activeCached(): Promise<DestinationEntity[]> {
+    const now = Date.now();
+    if (this.activeList && this.activeList.until > now) return this.activeList.destinations;
+    const destinations = this.active();
+    const entry = { destinations, until: now + DestinationService.ACTIVE_CACHE_MS };
+    this.activeList = entry;
+    // A failed read is not kept: the next event asks Postgres again.
+    destinations.catch(() => this.activeList === entry && (this.activeList = undefined));
+    return destinations;
+  }
+
+  static readonly ACTIVE_CACHE_MS = 1000;
+
+  /** Drops the cached copies after a change made through this process. */
+  private forget(id: string): void {
+    this.recent.delete(id);
+    this.activeList = undefined;
   }
 
   /** As find, from a copy at most two seconds old: the deliver job's per-attempt look-up of the destination type. */

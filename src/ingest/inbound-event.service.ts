@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { CloudEvent } from '../canonical/cloud-event';
 
 export interface InboundEventSummary {
   id: string;
@@ -53,6 +54,14 @@ export interface InboundForNormalize {
   body: Buffer;
   /** Including this one. */
   normalizeAttempts: number;
+}
+
+/** What beginNormalize reads besides the event, in the same statement. */
+export interface NormalizeStart extends InboundForNormalize {
+  /** The source's connector; null when the source no longer exists. */
+  connector: string | null;
+  /** The newest stored revision of this event's canonical output, if any (what re-normalising compares with). */
+  latest: { revision: number; events: CloudEvent[] } | null;
 }
 
 /**
@@ -115,14 +124,24 @@ export class InboundEventService {
     );
   }
 
-  /** Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone). */
-  async beginNormalize(id: string): Promise<InboundForNormalize | null> {
-    const [rows]: [InboundForNormalize[], number] = await this.dataSource.query(
-      `UPDATE inbound_event SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
+  /**
+   * Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone).
+   * The same statement reads the source's connector and the newest stored output (issue 11: one round trip where
+   * there were three).
+   */
+  async beginNormalize(id: string): Promise<NormalizeStart | null> {
+    const [rows]: [NormalizeStart[], number] = await this.dataSource.query(
+      `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
        WHERE id = $1 AND status = 'received'
        RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
                  vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt",
-                 test, body, normalize_attempts AS "normalizeAttempts"`,
+                 test, body, normalize_attempts AS "normalizeAttempts",
+                 (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
+                 (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
+                    FROM canonical_event c
+                   WHERE c.inbound_event_id = i.id
+                     AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
+                   GROUP BY c.revision) AS latest`,
       [id],
     );
     return rows[0] ?? null;

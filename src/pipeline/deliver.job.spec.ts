@@ -1,7 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { DelayedError, Job } from 'bullmq';
 import { mockMetrics, mockOf, silentLogger, testConfig } from '../../test/helpers/mocks';
-import { CanonicalEventService } from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG } from '../config/hub-config';
@@ -12,7 +11,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { AdapterOutcome, DestinationAdapter } from '../destinations/adapters/destination-adapter';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DeliverJob } from './deliver.job';
-import { DeliverJobData } from './pipeline.queue';
+import { DeliverJobData, PipelineQueue } from './pipeline.queue';
 import { RetryDeliveryError } from './retry-policy';
 
 const claimed: ClaimedDelivery = { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', attempts: 1 };
@@ -31,10 +30,15 @@ function jobFor(deliveryId: string, destinationId: string): jest.Mocked<Job<Deli
   });
 }
 
+const claimedWith = {
+  kind: 'claimed' as const,
+  event: { id: 'evt_1', type: 'activity.completed' } as CloudEvent,
+  destinationActive: true,
+};
+
 describe(DeliverJob.name, () => {
   let sut: DeliverJob;
   const deliveries = mockOf<DeliveryService>({ claim: jest.fn(), record: jest.fn(), destinationOf: jest.fn() });
-  const canonical = mockOf<CanonicalEventService>({ get: jest.fn() });
   const destinations = mockOf<DestinationService>({
     find: jest.fn(),
     findCached: jest.fn(),
@@ -42,23 +46,23 @@ describe(DeliverJob.name, () => {
     disable: jest.fn(),
   });
   const adapter = mockOf<DestinationAdapter>({ deliver: jest.fn() });
+  const queue = mockOf<PipelineQueue>({ deliver: jest.fn() });
   const adapters = mockOf<DestinationAdapters>({ get: jest.fn(() => adapter) });
   const answer = (result: AdapterOutcome) => adapter.deliver.mockResolvedValue(result);
 
   beforeEach(async () => {
     jest.clearAllMocks();
-    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: claimed });
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: claimed });
     deliveries.record.mockResolvedValue(true);
-    canonical.get.mockResolvedValue({ id: 'evt_1', type: 'activity.completed' } as CloudEvent);
     destinations.find.mockResolvedValue(destination);
     destinations.findCached.mockResolvedValue(destination);
     const moduleRef = await Test.createTestingModule({
       providers: [
         DeliverJob,
         { provide: DeliveryService, useValue: deliveries },
-        { provide: CanonicalEventService, useValue: canonical },
         { provide: DestinationService, useValue: destinations },
         { provide: DestinationAdapters, useValue: adapters },
+        { provide: PipelineQueue, useValue: queue },
         { provide: MetricsService, useValue: mockMetrics() },
         { provide: HUB_CONFIG, useValue: testConfig({ HUB_DESTINATION_CONCURRENCY: '2', HUB_DELIVERY_TIMEOUT: '7' }) },
         { provide: ROOT_LOGGER, useValue: silentLogger },
@@ -120,15 +124,15 @@ describe(DeliverJob.name, () => {
 
   it('ends exhausted after the last scheduled attempt', async () => {
     answer({ outcome: 'retry', reason: 'timed out after 7000 ms', durationMs: 7000 });
-    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 3 } });
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: { ...claimed, attempts: 3 } });
     await expect(sut.run('msg_1')).resolves.toBe('exhausted');
   });
 
   it('counts the schedule from the last manual retry, so a retried exhausted delivery gets it all again', async () => {
     answer({ outcome: 'retry', reason: 'timed out after 7000 ms', durationMs: 7000 });
-    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 4, retryBase: 3 } });
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: { ...claimed, attempts: 4, retryBase: 3 } });
     await expect(sut.run('msg_1')).rejects.toBeInstanceOf(RetryDeliveryError);
-    deliveries.claim.mockResolvedValue({ kind: 'claimed', delivery: { ...claimed, attempts: 6, retryBase: 3 } });
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: { ...claimed, attempts: 6, retryBase: 3 } });
     await expect(sut.run('msg_1')).resolves.toBe('exhausted');
   });
 
@@ -139,6 +143,29 @@ describe(DeliverJob.name, () => {
       claimed,
       expect.objectContaining({ error: 'adapter error: unexpected' }),
     );
+  });
+
+  it('fails the delivery without sending when the claim finds the destination disabled, whatever the cache says', async () => {
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: claimed, destinationActive: false });
+    await expect(sut.run('msg_1')).resolves.toBe('failed');
+    expect(adapter.deliver).not.toHaveBeenCalled();
+    expect(deliveries.record).toHaveBeenCalledWith(
+      claimed,
+      expect.objectContaining({ outcome: 'failed', error: 'destination is disabled' }),
+    );
+  });
+
+  it('reads the destination again when its cached copy is older than a re-enable', async () => {
+    destinations.findCached.mockResolvedValue({ ...destination, status: 'disabled' } as DestinationEntity);
+    answer({ outcome: 'succeeded', statusCode: 200, durationMs: 1 });
+    await expect(sut.run('msg_1')).resolves.toBe('succeeded');
+    expect(destinations.find).toHaveBeenCalledWith('dst_1');
+  });
+
+  it('fails the delivery when its canonical event no longer exists', async () => {
+    deliveries.claim.mockResolvedValue({ ...claimedWith, delivery: claimed, event: undefined });
+    await expect(sut.run('msg_1')).resolves.toBe('failed');
+    expect(adapter.deliver).not.toHaveBeenCalled();
   });
 
   it('skips a delivery another worker holds or finished', async () => {
@@ -169,5 +196,32 @@ describe(DeliverJob.name, () => {
     // The slots are free again.
     const later = jobFor('msg_3', 'dst_1');
     await expect(sut.process(later)).resolves.toBe('succeeded');
+  });
+
+  it('starts first attempts at once while the destination has free slots, and hands back the rest', async () => {
+    let finish!: (result: AdapterOutcome) => void;
+    adapter.deliver.mockReturnValue(new Promise<AdapterOutcome>((resolve) => (finish = resolve)));
+    const pending = [1, 2, 3].map((i) => ({ id: `msg_${i}`, destinationId: 'dst_1' }));
+    await expect(sut.dispatch(pending)).resolves.toEqual([pending[2]]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(deliveries.claim).toHaveBeenCalledTimes(2);
+    finish({ outcome: 'succeeded', statusCode: 200, durationMs: 1 });
+    await sut.drainInline();
+    expect(deliveries.record).toHaveBeenCalledTimes(2);
+    expect(queue.deliver).not.toHaveBeenCalled();
+  });
+
+  it('sends a first attempt that must be retried to the queue with its delay', async () => {
+    answer({ outcome: 'retry', reason: 'HTTP 503', afterMs: 9000, statusCode: 503, durationMs: 5 });
+    await expect(sut.dispatch([{ id: 'msg_1', destinationId: 'dst_1' }])).resolves.toEqual([]);
+    await sut.drainInline();
+    expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1' }], expect.any(Number));
+    expect(queue.deliver.mock.calls[0][1]).toBeGreaterThanOrEqual(9000);
+  });
+
+  it('starts nothing once shutting down', async () => {
+    await sut.drainInline();
+    const pending = [{ id: 'msg_1', destinationId: 'dst_1' }];
+    await expect(sut.dispatch(pending)).resolves.toEqual(pending);
   });
 });

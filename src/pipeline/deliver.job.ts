@@ -2,7 +2,6 @@ import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { CanonicalEventService } from '../canonical/canonical-event.service';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { AttemptOutcome } from '../delivery/delivery-attempt.entity';
@@ -12,8 +11,13 @@ import { DestinationAdapters } from '../destinations/adapters/destination-adapte
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { DestinationGate } from './destination-gate';
-import { DESTINATION_BUSY_DELAY_MS, DESTINATION_BUSY_MAX_DELAY_MS, QueueName } from './pipeline.constants';
-import { DeliverJobData } from './pipeline.queue';
+import {
+  DESTINATION_BUSY_DELAY_MS,
+  DESTINATION_BUSY_MAX_DELAY_MS,
+  DESTINATION_WAIT_MS,
+  QueueName,
+} from './pipeline.constants';
+import { DeliverJobData, PipelineQueue } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 
@@ -40,12 +44,15 @@ const LEASE_MARGIN_SECONDS = 10;
 })
 export class DeliverJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   private readonly gate = new DestinationGate();
+  /** First attempts started straight from normalisation, not yet finished. */
+  private readonly inline = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly deliveries: DeliveryService,
-    private readonly canonical: CanonicalEventService,
     private readonly destinations: DestinationService,
     private readonly adapters: DestinationAdapters,
+    private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) protected readonly logger: Logger,
@@ -61,15 +68,67 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     return this.config.deliveryTimeoutSeconds + LEASE_MARGIN_SECONDS;
   }
 
+  /**
+   * Issue 11: deliveries normalisation just committed get their first attempt here at once, without a trip through
+   * Redis, when their destination has a free slot in this process (the same DestinationGate and cap as queued
+   * jobs, so isolation holds) and fewer than HUB_DELIVERY_CONCURRENCY such attempts are running. The attempt is the
+   * queued job's: claimed under a lease, recorded, and a retry goes to the queue with its delay. Postgres stays the
+   * truth: a crash mid-attempt leaves a pending row or an expiring lease for the reconciler. Returns the deliveries
+   * not started, for the caller to enqueue.
+   */
+  async dispatch(
+    deliveries: { id: string; destinationId: string }[],
+  ): Promise<{ id: string; destinationId: string }[]> {
+    const rest: { id: string; destinationId: string }[] = [];
+    for (const delivery of deliveries) {
+      const release =
+        this.closing || this.inline.size >= this.config.deliveryConcurrency
+          ? undefined
+          : this.gate.tryAcquire(delivery.destinationId, await this.capOf(delivery.destinationId));
+      if (!release) {
+        rest.push(delivery);
+        continue;
+      }
+      const attempt: Promise<void> = this.attemptNow(delivery)
+        .finally(release)
+        .finally(() => this.inline.delete(attempt));
+      this.inline.add(attempt);
+    }
+    return rest;
+  }
+
+  /** Shutdown: no new inline attempts; waits for the running ones (their leases cover a worse end). */
+  async drainInline(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.inline]);
+  }
+
+  private async attemptNow(delivery: { id: string; destinationId: string }): Promise<void> {
+    try {
+      await this.run(delivery.id);
+    } catch (err) {
+      // A retry is scheduled like a queued job's; anything else (Postgres down) goes to the queue to try again.
+      const delayMs = err instanceof RetryDeliveryError ? err.delayMs : 1000;
+      if (!(err instanceof RetryDeliveryError)) {
+        this.logger.warn({ err: (err as Error).message, deliveryId: delivery.id }, 'delivery attempt failed');
+      }
+      await this.queue.deliver([delivery], delayMs);
+    }
+  }
+
+  private async capOf(destinationId: string): Promise<number> {
+    const destination = await this.destinations.findCached(destinationId);
+    return (destination && this.adapters.get(destination.type).maxInFlight) ?? this.config.destinationConcurrency;
+  }
+
   async process(job: Job<DeliverJobData>, token?: string): Promise<DeliverOutcome> {
     const { deliveryId } = job.data;
     const destinationId = job.data.destinationId ?? (await this.deliveries.destinationOf(deliveryId));
     if (!destinationId) return 'skipped';
-    const destination = await this.destinations.findCached(destinationId);
-    const cap = (destination && this.adapters.get(destination.type).maxInFlight) ?? this.config.destinationConcurrency;
-    const release = this.gate.tryAcquire(destinationId, cap);
+    const cap = await this.capOf(destinationId);
+    const release = await this.gate.acquire(destinationId, cap, DESTINATION_WAIT_MS);
     if (!release) {
-      // The destination has its cap of attempts in flight. BullMQ: move the job back to delayed and throw
+      // The destination has its cap of attempts in flight (and no slot came free while waiting briefly). BullMQ: move the job back to delayed and throw
       // DelayedError, which spends no attempt. The wait doubles while the destination stays busy (a long backlog
       // must not churn through Redis), up to a couple of seconds.
       const waits = job.data.waits ?? 0;
@@ -88,10 +147,11 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
   async run(deliveryId: string): Promise<DeliverOutcome> {
     const claim = await this.deliveries.claim(deliveryId, this.leaseSeconds);
     if (claim.kind === 'gone') return 'skipped';
-    const delivery = claim.delivery;
-
-    const destination = await this.destinations.find(delivery.destinationId);
-    const event = await this.canonical.get(delivery.canonicalEventId);
+    const { delivery, event } = claim;
+    // The claim read the destination's status fresh; its settings come from a copy at most two seconds old.
+    let destination = claim.destinationActive ? await this.destinations.findCached(delivery.destinationId) : null;
+    // Re-enabled since it was cached: the copy is older than the status, read it again.
+    if (destination && destination.status !== 'active') destination = await this.destinations.find(destination.id);
     if (!destination || destination.status !== 'active' || !event) {
       const reason = !event ? 'canonical event no longer exists' : DESTINATION_DISABLED;
       return this.record(delivery, { outcome: 'failed', reason, durationMs: 0 });

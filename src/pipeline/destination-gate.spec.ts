@@ -27,4 +27,26 @@ describe(DestinationGate.name, () => {
     release();
     expect(sut.held('a')).toBe(1);
   });
+
+  it('hands a freed slot straight to a waiting job, first come first served', async () => {
+    const sut = new DestinationGate();
+    const held = sut.tryAcquire('a', 1)!;
+    const first = sut.acquire('a', 1, 10_000);
+    held();
+    const release = await first;
+    expect(release).toBeDefined();
+    expect(sut.held('a')).toBe(1);
+    release!();
+    expect(sut.held('a')).toBe(0);
+  });
+
+  it('lets at most cap jobs wait, each only for maxWaitMs, so a slow destination keeps its slots short', async () => {
+    const sut = new DestinationGate();
+    sut.tryAcquire('a', 1);
+    const waiter = sut.acquire('a', 1, 20);
+    await expect(sut.acquire('a', 1, 20)).resolves.toBeUndefined();
+    await expect(waiter).resolves.toBeUndefined();
+    expect(sut.held('a')).toBe(1);
+    expect(sut.tryAcquire('b', 1)).toBeDefined();
+  });
 });

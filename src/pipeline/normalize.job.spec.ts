@@ -7,18 +7,18 @@ import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG } from '../config/hub-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { DestinationService } from '../destinations/destination.service';
-import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
+import { InboundEventService, NormalizeStart } from '../ingest/inbound-event.service';
 import { MappingErrorCode, MappingException } from '../mappings/mapping.exception';
 import { MappingPoolClosedError } from '../mappings/mapping.pool';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
-import { SourceService } from '../sources/source.service';
+import { DeliverJob } from './deliver.job';
 import { NormalizeJob } from './normalize.job';
 import { MAX_NORMALIZE_ATTEMPTS } from './pipeline.constants';
 import { PipelineQueue } from './pipeline.queue';
 
-const inboundRow = (attempts = 1): InboundForNormalize => ({
+const inboundRow = (attempts = 1, latest: NormalizeStart['latest'] = null): NormalizeStart => ({
   id: 'in_1',
   sourceId: 'src_1',
   vendorEventType: 'recording.processed',
@@ -28,9 +28,21 @@ const inboundRow = (attempts = 1): InboundForNormalize => ({
   test: false,
   body: Buffer.from('{"event":"recording.processed","data":{"id":"r1"}}'),
   normalizeAttempts: attempts,
+  connector: 'salesask',
+  latest,
 });
 
 const event = { id: 'evt_1', type: 'activity.analyzed', subject: 'activity:salesask:r1' } as CloudEvent;
+const planned = [
+  { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', status: 'pending' as const, lastError: null },
+  {
+    id: 'msg_2',
+    destinationId: 'dst_2',
+    canonicalEventId: 'evt_1',
+    status: 'failed' as const,
+    lastError: 'filter failed: x',
+  },
+];
 
 describe(NormalizeJob.name, () => {
   let sut: NormalizeJob;
@@ -43,21 +55,25 @@ describe(NormalizeJob.name, () => {
     markFailed: jest.fn(),
     markNormalized: jest.fn(),
   });
-  const sources = mockOf<SourceService>({ find: jest.fn() });
   const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn() });
-  const canonical = mockOf<CanonicalEventService>({ insert: jest.fn(), latest: jest.fn() });
+  const canonical = mockOf<CanonicalEventService>({ insert: jest.fn(), insertFirstOutput: jest.fn() });
   const deliveries = mockOf<DeliveryService>({ supersedeWaiting: jest.fn() });
-  const routing = mockOf<RoutingService>({ route: jest.fn() });
-  const destinations = mockOf<DestinationService>({ active: jest.fn() });
+  const routing = mockOf<RoutingService>({ route: jest.fn(), plan: jest.fn() });
+  const destinations = mockOf<DestinationService>({ activeCached: jest.fn() });
   const queue = mockOf<PipelineQueue>({ deliver: jest.fn() });
+  const deliverJob = mockOf<DeliverJob>({ dispatch: jest.fn() });
 
   beforeEach(async () => {
     jest.clearAllMocks();
     inbound.beginNormalize.mockResolvedValue(inboundRow());
-    sources.find.mockResolvedValue({ id: 'src_1', connector: 'salesask' } as never);
     mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
-    destinations.active.mockResolvedValue([]);
-    canonical.latest.mockResolvedValue(undefined);
+    destinations.activeCached.mockResolvedValue([]);
+    deliverJob.dispatch.mockImplementation(async (pending) => pending);
+    routing.plan.mockResolvedValue(planned);
+    canonical.insertFirstOutput.mockResolvedValue([
+      { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
+      { id: 'msg_2', destinationId: 'dst_2', status: 'failed' },
+    ]);
     routing.route.mockResolvedValue([
       { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
       { id: 'msg_2', destinationId: 'dst_2', status: 'failed' },
@@ -67,13 +83,13 @@ describe(NormalizeJob.name, () => {
         NormalizeJob,
         { provide: DataSource, useValue: dataSource },
         { provide: InboundEventService, useValue: inbound },
-        { provide: SourceService, useValue: sources },
         { provide: MappingService, useValue: mappings },
         { provide: CanonicalEventService, useValue: canonical },
         { provide: RoutingService, useValue: routing },
         { provide: DestinationService, useValue: destinations },
         { provide: DeliveryService, useValue: deliveries },
         { provide: PipelineQueue, useValue: queue },
+        { provide: DeliverJob, useValue: deliverJob },
         { provide: MetricsService, useValue: mockMetrics() },
         { provide: HUB_CONFIG, useValue: testConfig() },
         { provide: ROOT_LOGGER, useValue: silentLogger },
@@ -82,23 +98,35 @@ describe(NormalizeJob.name, () => {
     sut = moduleRef.get(NormalizeJob);
   });
 
-  it('stores the events, routes them, marks the inbound event normalised, then enqueues the pending deliveries', async () => {
+  it('stores the events with their routed deliveries in one write, then enqueues the pending deliveries', async () => {
     await expect(sut.run('in_1')).resolves.toBe('normalized');
     expect(mappings.mapRawVersioned).toHaveBeenCalledWith(
       inboundRow().body,
-      expect.objectContaining({ connector: 'salesask' }),
+      expect.objectContaining({ connector: 'salesask', sourceId: 'src_1', revision: 0 }),
     );
-    expect(canonical.insert).toHaveBeenCalledWith(manager, 'in_1', [event], {
-      revision: 0,
-      mappingVersion: 'file:abc',
-    });
+    expect(routing.plan).toHaveBeenCalledWith(event, []);
+    expect(canonical.insertFirstOutput).toHaveBeenCalledWith('in_1', [event], 'file:abc', planned);
+    expect(dataSource.transaction).not.toHaveBeenCalled();
     expect(deliveries.supersedeWaiting).not.toHaveBeenCalled();
-    expect(inbound.markNormalized).toHaveBeenCalledWith(manager, 'in_1');
     expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
   });
 
+  it('enqueues only the deliveries the deliver job did not start at once', async () => {
+    deliverJob.dispatch.mockResolvedValue([]);
+    await expect(sut.run('in_1')).resolves.toBe('normalized');
+    expect(deliverJob.dispatch).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
+    expect(queue.deliver).toHaveBeenCalledWith([]);
+  });
+
+  it('fails an event whose source no longer exists', async () => {
+    inbound.beginNormalize.mockResolvedValue({ ...inboundRow(), connector: null });
+    await expect(sut.run('in_1')).resolves.toBe('failed');
+    expect(inbound.markFailed).toHaveBeenCalledWith('in_1', 'source src_1 no longer exists');
+    expect(mappings.mapRawVersioned).not.toHaveBeenCalled();
+  });
+
   it('re-normalised to the same output: stores nothing and delivers nothing again', async () => {
-    canonical.latest.mockResolvedValue({ revision: 0, events: [event] });
+    inbound.beginNormalize.mockResolvedValue(inboundRow(1, { revision: 0, events: [event] }));
     mappings.mapRawVersioned.mockResolvedValue({ events: [{ ...event, id: 'evt_rev1' }], version: 'file:abc' });
     await expect(sut.run('in_1')).resolves.toBe('normalized');
     expect(mappings.mapRawVersioned).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ revision: 1 }));
@@ -109,7 +137,7 @@ describe(NormalizeJob.name, () => {
   });
 
   it('re-normalised to a different output: stores the next revision, supersedes the old one, routes the new', async () => {
-    canonical.latest.mockResolvedValue({ revision: 2, events: [event] });
+    inbound.beginNormalize.mockResolvedValue(inboundRow(1, { revision: 2, events: [event] }));
     const corrected = { ...event, id: 'evt_rev3', subject: 'activity:salesask:r2' } as CloudEvent;
     mappings.mapRawVersioned.mockResolvedValue({ events: [corrected], version: 'override:2' });
     await expect(sut.run('in_1')).resolves.toBe('normalized');
@@ -135,6 +163,7 @@ describe(NormalizeJob.name, () => {
     );
     await expect(sut.run('in_1')).resolves.toBe('failed');
     expect(inbound.markFailed).toHaveBeenCalledWith('in_1', 'nests deeper than 64 levels');
+    expect(canonical.insertFirstOutput).not.toHaveBeenCalled();
     expect(dataSource.transaction).not.toHaveBeenCalled();
   });
 
@@ -149,7 +178,7 @@ describe(NormalizeJob.name, () => {
   });
 
   it('fails an event whose output Postgres refuses (not an outage), with the reason', async () => {
-    canonical.insert.mockRejectedValueOnce(
+    canonical.insertFirstOutput.mockRejectedValueOnce(
       Object.assign(new Error('index row requires 12024 bytes, maximum size is 8191'), { code: '54000' }),
     );
     await expect(sut.run('in_1')).resolves.toBe('failed');
@@ -161,7 +190,7 @@ describe(NormalizeJob.name, () => {
 
   it('rethrows an outage so BullMQ retries, and fails nothing', async () => {
     const outage = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    canonical.insert.mockRejectedValueOnce(outage);
+    canonical.insertFirstOutput.mockRejectedValueOnce(outage);
     await expect(sut.run('in_1')).rejects.toBe(outage);
     expect(inbound.markFailed).not.toHaveBeenCalled();
   });

@@ -9,6 +9,7 @@ import { ROOT_LOGGER } from '../common/logger';
 import { isTransientError } from '../common/transient-error';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DeliveryService } from '../delivery/delivery.service';
+import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
 import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
@@ -16,7 +17,7 @@ import { MappingUnavailableError } from '../mappings/mapping.pool';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
-import { SourceService } from '../sources/source.service';
+import { DeliverJob } from './deliver.job';
 import { MAX_NORMALIZE_ATTEMPTS, QueueName } from './pipeline.constants';
 import { NormalizeJobData, PipelineQueue } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
@@ -24,7 +25,8 @@ import { PipelineWorkerHost } from './pipeline-worker-host';
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
 
 /**
- * inbound_event → canonical_event(s) → delivery rows, in one transaction; then the deliveries are enqueued.
+ * inbound_event → canonical_event(s) → delivery rows, in one statement; then each delivery gets its first attempt
+ * here at once when its destination has a free slot (DeliverJob.dispatch), or is enqueued.
  * Ids are derived (evt_ from inbound id + index, msg_ from destination + event), so running it twice
  * (reconciler, retries) creates nothing new. Re-normalising an event that already has output compares the fresh
  * output with the newest stored revision: the same content is left alone (nothing is delivered again); a different
@@ -41,13 +43,13 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
   constructor(
     private readonly dataSource: DataSource,
     private readonly inbound: InboundEventService,
-    private readonly sources: SourceService,
     private readonly mappings: MappingService,
     private readonly canonical: CanonicalEventService,
     private readonly routing: RoutingService,
     private readonly destinations: DestinationService,
     private readonly deliveries: DeliveryService,
     private readonly queue: PipelineQueue,
+    private readonly deliverJob: DeliverJob,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) protected readonly logger: Logger,
@@ -69,60 +71,82 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     if (inbound.normalizeAttempts > MAX_NORMALIZE_ATTEMPTS) {
       return this.fail(inbound, '', `gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`);
     }
-    const source = await this.sources.find(inbound.sourceId);
-    if (!source) return this.fail(inbound, '', `source ${inbound.sourceId} no longer exists`);
-
-    const stored = await this.canonical.latest(inbound.id);
+    const connector = inbound.connector;
+    if (!connector) return this.fail(inbound, '', `source ${inbound.sourceId} no longer exists`);
+    const stored = inbound.latest ?? undefined;
     const revision = stored ? stored.revision + 1 : 0;
     let events: CloudEvent[];
     let mappingVersion: string;
     try {
       ({ events, version: mappingVersion } = await this.mappings.mapRawVersioned(inbound.body, {
-        connector: source.connector,
+        connector,
         vendorEventType: inbound.vendorEventType,
         vendorEventId: inbound.vendorEventId ?? undefined,
         inboundEventId: inbound.id,
         revision,
-        sourceId: source.id,
+        sourceId: inbound.sourceId,
         receivedAt: inbound.receivedAt,
         occurredAt: inbound.occurredAt ?? undefined,
         test: inbound.test,
       }));
     } catch (err) {
-      if (err instanceof MappingException) return this.fail(inbound, source.connector, err.message);
-      return this.failUnlessTransient(inbound, source.connector, err, 'mapping');
+      if (err instanceof MappingException) return this.fail(inbound, connector, err.message);
+      return this.failUnlessTransient(inbound, connector, err, 'mapping');
     }
-
     let pending: { id: string; destinationId: string }[];
     try {
-      const destinations = await this.destinations.active();
-      pending = await this.dataSource.transaction(async (manager) => {
-        if (stored && sameOutput(stored.events, events)) {
-          await this.inbound.markNormalized(manager, inbound.id);
-          return [];
-        }
-        await this.canonical.insert(manager, inbound.id, events, { revision, mappingVersion });
-        if (stored) {
-          await this.deliveries.supersedeWaiting(
-            manager,
-            stored.events.map((event) => event.id),
-            `replaced by revision ${revision}`,
-          );
-        }
-        const created: { id: string; destinationId: string }[] = [];
-        for (const event of events) {
-          const routed = await this.routing.route(manager, event, destinations);
-          created.push(...routed.filter((d) => d.status === 'pending'));
-        }
-        await this.inbound.markNormalized(manager, inbound.id);
-        return created;
-      });
+      const destinations = await this.destinations.activeCached();
+      pending = stored
+        ? await this.storeRevision(inbound.id, stored, events, revision, mappingVersion, destinations)
+        : await this.storeFirst(inbound.id, events, mappingVersion, destinations);
     } catch (err) {
-      return this.failUnlessTransient(inbound, source.connector, err, 'storing its canonical events');
+      return this.failUnlessTransient(inbound, connector, err, 'storing its canonical events');
     }
-    await this.queue.deliver(pending);
-    this.metrics.normalized.inc({ connector: source.connector, outcome: 'normalized' });
+    await this.queue.deliver(await this.deliverJob.dispatch(pending));
+    this.metrics.normalized.inc({ connector, outcome: 'normalized' });
     return 'normalized';
+  }
+
+  /** The hot path: an event's first output, its deliveries and its status in one statement. */
+  private async storeFirst(
+    inboundId: string,
+    events: CloudEvent[],
+    mappingVersion: string,
+    destinations: DestinationEntity[],
+  ): Promise<{ id: string; destinationId: string }[]> {
+    const planned = (await Promise.all(events.map((event) => this.routing.plan(event, destinations)))).flat();
+    const created = await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned);
+    return created.filter((d) => d.status === 'pending');
+  }
+
+  /** Re-normalised: the same output is left alone; a different one becomes the next revision, superseding the old. */
+  private storeRevision(
+    inboundId: string,
+    stored: { revision: number; events: CloudEvent[] },
+    events: CloudEvent[],
+    revision: number,
+    mappingVersion: string,
+    destinations: DestinationEntity[],
+  ): Promise<{ id: string; destinationId: string }[]> {
+    return this.dataSource.transaction(async (manager) => {
+      if (sameOutput(stored.events, events)) {
+        await this.inbound.markNormalized(manager, inboundId);
+        return [];
+      }
+      await this.canonical.insert(manager, inboundId, events, { revision, mappingVersion });
+      await this.deliveries.supersedeWaiting(
+        manager,
+        stored.events.map((event) => event.id),
+        `replaced by revision ${revision}`,
+      );
+      const created: { id: string; destinationId: string }[] = [];
+      for (const event of events) {
+        const routed = await this.routing.route(manager, event, destinations);
+        created.push(...routed.filter((d) => d.status === 'pending'));
+      }
+      await this.inbound.markNormalized(manager, inboundId);
+      return created;
+    });
   }
 
   /** "A dependency is down" goes back to BullMQ to retry; any other error ends the event `failed` now. */

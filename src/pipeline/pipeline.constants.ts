@@ -13,3 +13,5 @@ export const MAX_NORMALIZE_ATTEMPTS = 10;
 /** How long a delivery whose destination is at its in-flight cap waits before trying again; doubles per wait. */
 export const DESTINATION_BUSY_DELAY_MS = 100;
 export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
+/** How long a job waits in-process for a busy destination's slot before it goes back to the queue (issue 11). */
+export const DESTINATION_WAIT_MS = 50;

@@ -78,7 +78,8 @@ export class PipelineQueue {
     );
   }
 
-  deliver(deliveries: { id: string; destinationId: string }[]): Promise<boolean> {
+  /** `delayMs`: a retry of an attempt made outside the queue (DeliverJob.dispatch), due that much later. */
+  deliver(deliveries: { id: string; destinationId: string }[], delayMs?: number): Promise<boolean> {
     return this.add(
       QueueName.Deliver,
       deliveries.map(({ id, destinationId }) => ({
@@ -86,6 +87,7 @@ export class PipelineQueue {
         id,
         data: { deliveryId: id, destinationId } satisfies DeliverJobData,
       })),
+      delayMs,
     );
   }
 
@@ -100,14 +102,22 @@ export class PipelineQueue {
     this.connection.disconnect();
   }
 
-  private async add(name: QueueName, jobs: { name: string; id: string; data: object }[]): Promise<boolean> {
+  private async add(
+    name: QueueName,
+    jobs: { name: string; id: string; data: object }[],
+    delayMs?: number,
+  ): Promise<boolean> {
     if (!jobs.length) return true;
     if (this.connection.status !== 'ready') {
       this.logger.warn({ queue: name, jobs: jobs.length }, 'redis is not connected; the reconciler will enqueue');
       return false;
     }
     const queue = this.queue(name);
-    const bulk = jobs.map((job) => ({ name: job.name, data: job.data, opts: { ...JOB_OPTIONS[name], jobId: job.id } }));
+    const bulk = jobs.map((job) => ({
+      name: job.name,
+      data: job.data,
+      opts: { ...JOB_OPTIONS[name], jobId: job.id, ...(delayMs ? { delay: delayMs } : {}) },
+    }));
     // addBulk wraps its jobs in a MULTI; a single job (every ingest) is cheaper as a plain add.
     const add: Promise<unknown> =
       bulk.length === 1 ? queue.add(bulk[0].name, bulk[0].data, bulk[0].opts) : queue.addBulk(bulk);

@@ -15,6 +15,12 @@ export interface RoutedDelivery {
   status: 'pending' | 'failed';
 }
 
+/** A delivery row to create: `failed` (with the reason) when the destination's filter could not be evaluated. */
+export interface PlannedDelivery extends RoutedDelivery {
+  canonicalEventId: string;
+  lastError: string | null;
+}
+
 /**
  * Which destinations get a canonical event: active ones whose type globs match, that take test events if this
  * is one, and whose optional JSONata filter is truthy. One delivery row per (destination, event), created once.
@@ -27,6 +33,26 @@ export class RoutingService {
 
   async route(manager: EntityManager, event: CloudEvent, destinations: DestinationEntity[]): Promise<RoutedDelivery[]> {
     const created: RoutedDelivery[] = [];
+    for (const planned of await this.plan(event, destinations)) {
+      const inserted: unknown[] = await manager.query(
+        `INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error)
+         VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'pending' THEN now() END, $5)
+         ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
+         RETURNING id`,
+        [planned.id, planned.destinationId, planned.canonicalEventId, planned.status, planned.lastError],
+      );
+      if (inserted.length)
+        created.push({ id: planned.id, destinationId: planned.destinationId, status: planned.status });
+    }
+    return created;
+  }
+
+  /**
+   * The delivery rows an event should get, without writing them: the normalize job writes them together with the
+   * event in one statement (issue 11); `route` writes them one by one inside a transaction.
+   */
+  async plan(event: CloudEvent, destinations: DestinationEntity[]): Promise<PlannedDelivery[]> {
+    const planned: PlannedDelivery[] = [];
     for (const destination of destinations) {
       if (!matchesAnyGlob(event.type, destination.eventTypes)) continue;
       if (event.test && !destination.includeTest) continue;
@@ -46,16 +72,9 @@ export class RoutingService {
         }
       }
       const id = stableId('msg', destination.id, event.id);
-      const inserted: unknown[] = await manager.query(
-        `INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error)
-         VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'pending' THEN now() END, $5)
-         ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
-         RETURNING id`,
-        [id, destination.id, event.id, status, lastError],
-      );
-      if (inserted.length) created.push({ id, destinationId: destination.id, status });
+      planned.push({ id, destinationId: destination.id, canonicalEventId: event.id, status, lastError });
     }
-    return created;
+    return planned;
   }
 
   private filter(expression: string): ReturnType<typeof jsonata> {

@@ -14,6 +14,7 @@ import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDest
 import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
+import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
 
 export const ENTITIES = [
   SourceEntity,
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   EventRevisions1764748800000,
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
+  Enrichment1765050000000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

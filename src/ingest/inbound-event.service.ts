@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { MappingEnrichment } from '../mappings/mapping.worker';
+import type { EnrichmentStatus } from './inbound-event.entity';
 
 export interface InboundEventSummary {
   id: string;
@@ -13,10 +15,14 @@ export interface InboundEventSummary {
   occurredAt?: Date;
   /** Retention emptied the payload and headers (HUB_RETENTION_DAYS). */
   purgedAt?: Date;
+  /** Issue 12: absent when the event is not enriched. */
+  enrichmentStatus?: EnrichmentStatus;
+  enrichmentError?: string;
 }
 
 const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
-  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt"`;
+  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt",
+  enrichment_status AS "enrichmentStatus", enrichment_error AS "enrichmentError"`;
 
 /** Filters of the inbound log; every one given must hold. `sourceIds` and `ids` are resolved by the caller. */
 export interface InboundLogFilter {
@@ -28,6 +34,7 @@ export interface InboundLogFilter {
   from?: Date;
   to?: Date;
   ids?: string[];
+  enrichmentStatus?: EnrichmentStatus;
 }
 
 /** Where a page of the inbound log ended. */
@@ -53,7 +60,57 @@ export interface InboundForNormalize {
   body: Buffer;
   /** Including this one. */
   normalizeAttempts: number;
+  /** Issue 12: null when the event is not enriched; the document as JSON text (the mapping thread parses it). */
+  enrichmentStatus: EnrichmentStatus | null;
+  enrichment: string | null;
+  enrichmentError: string | null;
 }
+
+/** The columns InboundForNormalize reads, for the queries that return one. */
+const FOR_NORMALIZE = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
+  vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt", test, body,
+  normalize_attempts AS "normalizeAttempts", enrichment_status AS "enrichmentStatus",
+  enrichment::text AS "enrichment", enrichment_error AS "enrichmentError"`;
+
+/** The mapping's view of an event's enrichment (`$enrichment` and the CloudEvent flag); undefined when none. */
+export function enrichmentOf(
+  inbound: Pick<InboundForNormalize, 'enrichmentStatus' | 'enrichment' | 'enrichmentError'>,
+): MappingEnrichment | undefined {
+  if (inbound.enrichmentStatus === 'enriched') {
+    return { status: 'enriched', ...(inbound.enrichment !== null ? { document: inbound.enrichment } : {}) };
+  }
+  if (inbound.enrichmentStatus === 'failed') {
+    return { status: 'failed', ...(inbound.enrichmentError ? { error: inbound.enrichmentError } : {}) };
+  }
+  return undefined;
+}
+
+/** What the enrich step needs of one inbound event it has just claimed. */
+export interface InboundForEnrich {
+  id: string;
+  sourceId: string;
+  vendorEventType: string;
+  body: Buffer;
+  /** Including this one. */
+  enrichmentAttempts: number;
+}
+
+/** The enrichment step as the event detail shows it. */
+export interface InboundEnrichment {
+  status: EnrichmentStatus;
+  attempts: number;
+  errorCode?: string;
+  error?: string;
+  truncated?: boolean;
+  bytes?: number;
+  nextAttemptAt?: Date;
+  updatedAt?: Date;
+  document?: unknown;
+}
+
+export type EnrichmentResult =
+  | { status: 'enriched'; document: unknown; truncated: boolean; bytes: number }
+  | { status: 'failed'; errorCode: string; error: string };
 
 /**
  * The ingest module owns `inbound_event`; the pipeline and the ops API change it only through here.
@@ -81,6 +138,7 @@ export class InboundEventService {
     if (filter.from) add((p) => `received_at >= ${p}`, filter.from);
     if (filter.to) add((p) => `received_at < ${p}`, filter.to);
     if (filter.ids) add((p) => `id = ANY(${p}::text[])`, filter.ids);
+    if (filter.enrichmentStatus) add((p) => `enrichment_status = ${p}`, filter.enrichmentStatus);
     if (after) {
       params.push(after.receivedAt, after.id);
       where.push(`(received_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
@@ -107,7 +165,8 @@ export class InboundEventService {
     return this.dataSource.query(
       `SELECT i.id, i.source_id AS "sourceId", i.vendor_event_type AS "vendorEventType",
               i.vendor_event_id AS "vendorEventId", i.received_at AS "receivedAt", i.occurred_at AS "occurredAt",
-              i.test, i.body, i.normalize_attempts AS "normalizeAttempts"
+              i.test, i.body, i.normalize_attempts AS "normalizeAttempts", i.enrichment_status AS "enrichmentStatus",
+              i.enrichment::text AS "enrichment", i.enrichment_error AS "enrichmentError"
        FROM inbound_event i JOIN source s ON s.id = i.source_id
        WHERE s.connector = $1 AND i.vendor_event_type = $2
        ORDER BY i.received_at DESC, i.id LIMIT $3`,
@@ -115,14 +174,15 @@ export class InboundEventService {
     );
   }
 
-  /** Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone). */
+  /**
+   * Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone) or
+   * its enrichment is still pending (the enrich step enqueues it when done).
+   */
   async beginNormalize(id: string): Promise<InboundForNormalize | null> {
     const [rows]: [InboundForNormalize[], number] = await this.dataSource.query(
       `UPDATE inbound_event SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
-       WHERE id = $1 AND status = 'received'
-       RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
-                 vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt",
-                 test, body, normalize_attempts AS "normalizeAttempts"`,
+       WHERE id = $1 AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+       RETURNING ${FOR_NORMALIZE}`,
       [id],
     );
     return rows[0] ?? null;
@@ -150,7 +210,8 @@ export class InboundEventService {
   async waiting(graceSeconds: number, retrySeconds: number, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM inbound_event
-       WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+       WHERE status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+         AND received_at < now() - make_interval(secs => $1)
          AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
        ORDER BY received_at LIMIT $3`,
       [graceSeconds, retrySeconds, limit],
@@ -172,13 +233,102 @@ export class InboundEventService {
   }
 
   /**
-   * Retention: empties the body and headers of at most `limit` events received before `cutoff` and stamps
+   * Issue 12: claims one enrichment try. Counts it and leases the event until `leaseSeconds` from now, so the
+   * reconciler leaves a fetch in flight alone but picks the event up if its worker died. Null when the event no
+   * longer waits for enrichment.
+   */
+  async beginEnrich(id: string, leaseSeconds: number): Promise<InboundForEnrich | null> {
+    const [rows]: [InboundForEnrich[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_attempts = enrichment_attempts + 1,
+              enrichment_next_at = now() + make_interval(secs => $2)
+       WHERE id = $1 AND status = 'received' AND enrichment_status = 'pending' AND purged_at IS NULL
+       RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", body,
+                 enrichment_attempts AS "enrichmentAttempts"`,
+      [id, leaseSeconds],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The end of the enrich step: the document (enriched) or the reason (failed, no document). */
+  async finishEnrichment(id: string, result: EnrichmentResult): Promise<boolean> {
+    const enriched = result.status === 'enriched';
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_status = $2, enrichment = $3::jsonb, enrichment_truncated = $4,
+              enrichment_bytes = $5, enrichment_error_code = $6, enrichment_error = $7, enrichment_next_at = NULL,
+              enrichment_updated_at = now()
+       WHERE id = $1 AND enrichment_status = 'pending'`,
+      [
+        id,
+        result.status,
+        enriched ? JSON.stringify(result.document) : null,
+        enriched ? result.truncated : null,
+        enriched ? result.bytes : null,
+        enriched ? null : result.errorCode,
+        enriched ? null : result.error,
+      ],
+    );
+    return affected > 0;
+  }
+
+  /** A retry of the fetch is due at `nextAt`; the last failure is kept for the event detail. */
+  async scheduleEnrichmentRetry(id: string, nextAt: Date, errorCode: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_next_at = $2, enrichment_error_code = $3, enrichment_error = $4,
+              enrichment_updated_at = now()
+       WHERE id = $1 AND enrichment_status = 'pending'`,
+      [id, nextAt, errorCode, error],
+    );
+  }
+
+  /** Events waiting for enrichment whose next try is due (or whose lease ran out): the reconciler's work list. */
+  async enrichmentDue(graceSeconds: number, limit: number): Promise<{ id: string; sourceId: string }[]> {
+    return this.dataSource.query(
+      `SELECT id, source_id AS "sourceId" FROM inbound_event
+       WHERE enrichment_status = 'pending' AND status = 'received'
+         AND received_at < now() - make_interval(secs => $1)
+         AND (enrichment_next_at IS NULL OR enrichment_next_at <= now())
+       ORDER BY enrichment_next_at NULLS FIRST LIMIT $2`,
+      [graceSeconds, limit],
+    );
+  }
+
+  /**
+   * `POST /api/events/:id/enrich`: the event goes back to fetching (then normalising) with fresh budgets. The old
+   * document stays until the new fetch ends. Undefined when there is no such event or its payload was purged.
+   */
+  async reopenEnrichment(id: string): Promise<InboundEventSummary | undefined> {
+    const [rows]: [InboundEventSummary[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET status = 'received', error = NULL, normalize_attempts = 0,
+              enrichment_status = 'pending', enrichment_attempts = 0, enrichment_next_at = NULL,
+              enrichment_error_code = NULL, enrichment_error = NULL, enrichment_updated_at = now()
+       WHERE id = $1 AND purged_at IS NULL RETURNING ${SUMMARY}`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  /** The enrichment step of one event, document included; undefined when the event is not enriched. */
+  async enrichmentOf(id: string): Promise<InboundEnrichment | undefined> {
+    const rows: (InboundEnrichment & { status: EnrichmentStatus | null })[] = await this.dataSource.query(
+      `SELECT enrichment_status AS status, enrichment_attempts AS attempts, enrichment_error_code AS "errorCode",
+              enrichment_error AS error, enrichment_truncated AS truncated, enrichment_bytes AS bytes,
+              enrichment_next_at AS "nextAttemptAt", enrichment_updated_at AS "updatedAt", enrichment AS document
+       FROM inbound_event WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row?.status) return undefined;
+    return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null)) as unknown as InboundEnrichment;
+  }
+
+  /**
+   * Retention: empties the body, headers and enrichment document of at most `limit` events received before `cutoff` and stamps
    * `purged_at`; the row stays (status, ids, dedup key, canonical output, deliveries). Events still waiting for
    * normalisation keep their payload. SKIP LOCKED: a row a worker holds is left for the next pass, never waited on.
    */
   async purgePayloads(cutoff: Date, limit: number): Promise<number> {
     const [, affected]: [unknown, number] = await this.dataSource.query(
-      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, purged_at = now()
+      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, enrichment = NULL, purged_at = now()
        WHERE id IN (SELECT id FROM inbound_event
                     WHERE purged_at IS NULL AND received_at < $1 AND status <> 'received'
                     ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,

@@ -28,6 +28,9 @@ const inboundRow = (attempts = 1): InboundForNormalize => ({
   test: false,
   body: Buffer.from('{"event":"recording.processed","data":{"id":"r1"}}'),
   normalizeAttempts: attempts,
+  enrichmentStatus: null,
+  enrichment: null,
+  enrichmentError: null,
 });
 
 const event = { id: 'evt_1', type: 'activity.analyzed', subject: 'activity:salesask:r1' } as CloudEvent;

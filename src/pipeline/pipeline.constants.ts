@@ -2,6 +2,8 @@
 export enum QueueName {
   Normalize = 'normalize',
   Deliver = 'deliver',
+  /** Issue 12: fetch what an event points to, between commit and normalize. */
+  Enrich = 'enrich',
 }
 
 /** Rows younger than this are left to the process that just enqueued them. */
@@ -13,3 +15,8 @@ export const MAX_NORMALIZE_ATTEMPTS = 10;
 /** How long a delivery whose destination is at its in-flight cap waits before trying again; doubles per wait. */
 export const DESTINATION_BUSY_DELAY_MS = 100;
 export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
+/** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */
+export const ENRICH_LEASE_MARGIN_SECONDS = 10;
+/** How long an enrich job whose source is at its in-flight cap waits before trying again; doubles per wait. */
+export const SOURCE_BUSY_DELAY_MS = 100;
+export const SOURCE_BUSY_MAX_DELAY_MS = 2000;

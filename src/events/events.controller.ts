@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import { ListEventsQuery, ReplayEventDto } from './events.dto';
+import { EnrichEventResponse, ListEventsQuery, ReplayEventDto } from './events.dto';
 import { EventsService } from './events.service';
 
 @ApiTags('events')
@@ -43,6 +43,21 @@ export class EventsController {
   })
   renormalize(@Param('id') id: string) {
     return this.events.renormalize(id);
+  }
+
+  @Post(':id/enrich')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Fetch the vendor document again (transcript, recording), then re-normalise',
+    description:
+      'For events whose connector declares enrichment and whose source has an API key. The event goes back to ' +
+      '`received` with enrichment `pending`; once the fetch ends (enriched, or failed after its retries) it is ' +
+      'normalised again, and a changed output is delivered as a new revision. 409 when the event cannot be enriched.',
+  })
+  @ApiAcceptedResponse({ type: EnrichEventResponse })
+  async enrich(@Param('id') id: string): Promise<EnrichEventResponse> {
+    const reopened = await this.events.enrich(id);
+    return { id: reopened.id, status: 'received', enrichmentStatus: 'pending' };
   }
 
   @Post(':id/replay')

@@ -1,9 +1,10 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { PageQueryDto } from '../common/page-query.dto';
 import { IsBoolean, IsDate, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export const INBOUND_STATUSES = ['received', 'normalized', 'failed'] as const;
+export const ENRICHMENT_STATUSES = ['pending', 'enriched', 'failed'] as const;
 
 /** `true`/`false` in a query string; anything else stays a string and fails IsBoolean (400). */
 export const toBoolean = ({ value }: { value: unknown }) =>
@@ -51,6 +52,14 @@ export class ListEventsQuery extends PageQueryDto {
   @IsBoolean()
   test?: boolean;
 
+  @ApiPropertyOptional({
+    enum: ENRICHMENT_STATUSES,
+    description: 'Only events whose enrichment (issue 12) is in this state; `failed` lists what went on without it',
+  })
+  @IsOptional()
+  @IsIn(ENRICHMENT_STATUSES)
+  enrichment?: (typeof ENRICHMENT_STATUSES)[number];
+
   @ApiPropertyOptional({ description: 'Received at or after (ISO 8601)', type: String, format: 'date-time' })
   @IsOptional()
   @Type(() => Date)
@@ -70,4 +79,16 @@ export class ReplayEventDto {
   @IsString()
   @MaxLength(200)
   destinationId?: string;
+}
+
+/** `POST /api/events/:id/enrich`: the event is fetching again; it is normalised again once the fetch ends. */
+export class EnrichEventResponse {
+  @ApiProperty({ example: 'in_01JWAS…' })
+  id!: string;
+
+  @ApiProperty({ enum: INBOUND_STATUSES, example: 'received' })
+  status!: (typeof INBOUND_STATUSES)[number];
+
+  @ApiProperty({ enum: ENRICHMENT_STATUSES, example: 'pending' })
+  enrichmentStatus!: (typeof ENRICHMENT_STATUSES)[number];
 }

@@ -152,7 +152,7 @@ export class EnrichmentService {
         durationMs,
       };
     }
-    return this.read(what, result.body ?? '', result.truncated === true, durationMs);
+    return this.read(what, declaration.into, result.body ?? '', result.truncated === true, durationMs);
   }
 
   /** The most of an answer read: a few times the stored bound, since a cut answer is no longer JSON. */
@@ -160,7 +160,8 @@ export class EnrichmentService {
     return Math.max(4 * this.config.enrichmentMaxBytes, 4 * 1024 * 1024);
   }
 
-  private read(what: string, body: string, cut: boolean, durationMs: number): EnrichmentOutcome {
+  /** The answer, bounded, under the declaration's `into`: what the mapping reads as `$enrichment.<into>`. */
+  private read(what: string, into: string, body: string, cut: boolean, durationMs: number): EnrichmentOutcome {
     const bad = (why: string): EnrichmentOutcome => ({
       outcome: 'failed',
       code: EnrichmentErrorCode.BadResponse,
@@ -184,7 +185,7 @@ export class EnrichmentService {
     const bounded = boundDocument(parsed, this.config.enrichmentMaxBytes);
     return {
       outcome: 'enriched',
-      document: bounded.document as Record<string, unknown>,
+      document: { [into]: bounded.document },
       truncated: bounded.truncated,
       bytes: bounded.bytes,
       durationMs,

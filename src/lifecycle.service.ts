@@ -38,7 +38,9 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'shutting down: draining workers');
     await this.reconciler.stop();
-    const workers = [this.enrichJob, this.normalizeJob, this.deliverJob].filter((job) => job !== undefined).map((job) => job.worker);
+    const workers = [this.enrichJob, this.normalizeJob, this.deliverJob]
+      .filter((job) => job !== undefined)
+      .map((job) => job.worker);
     if (!workers.length) return;
     const redisUp = await this.queue.ping().then(
       () => true,

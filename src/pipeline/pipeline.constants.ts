@@ -17,6 +17,9 @@ export const DESTINATION_BUSY_DELAY_MS = 100;
 export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
 /** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */
 export const ENRICH_LEASE_MARGIN_SECONDS = 10;
-/** How long an enrich job whose source is at its in-flight cap waits before trying again; doubles per wait. */
-export const SOURCE_BUSY_DELAY_MS = 100;
-export const SOURCE_BUSY_MAX_DELAY_MS = 2000;
+/**
+ * How long an enrich job whose source is at its in-flight cap waits before trying again; doubles per wait. Capped
+ * lower than deliveries': a vendor API answers in tens of milliseconds, and a long wait would idle the source's slots.
+ */
+export const SOURCE_BUSY_DELAY_MS = 50;
+export const SOURCE_BUSY_MAX_DELAY_MS = 500;

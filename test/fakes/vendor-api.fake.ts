@@ -26,6 +26,10 @@ export abstract class VendorApiFake {
   readonly requests: VendorApiRequest[] = [];
   /** The documents it serves, by id; tests change them to see a re-fetch. */
   readonly documents = new Map<string, unknown>();
+  /** Serves ids without a document of their own (benchmarks); undefined: 404. */
+  serveAny?: (id: string) => unknown;
+  /** Delay before every answer, like a real API's latency. */
+  latencyMs = 0;
   private faults: VendorApiFault[] = [];
   private always?: VendorApiFault;
   private server!: http.Server;
@@ -41,7 +45,9 @@ export abstract class VendorApiFake {
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
       req.resume();
-      req.on('end', () => this.answer(req, res));
+      req.on('end', () =>
+        this.latencyMs ? setTimeout(() => this.answer(req, res), this.latencyMs) : this.answer(req, res),
+      );
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -86,7 +92,7 @@ export abstract class VendorApiFake {
       return json(429, { error: 'rate limited' }, { 'retry-after': String(fault.retryAfterSeconds) });
     }
     const id = req.method === 'GET' ? this.idOf(path) : undefined;
-    const document = id === undefined ? undefined : this.documents.get(id);
+    const document = id === undefined ? undefined : (this.documents.get(id) ?? this.serveAny?.(id));
     if (document === undefined) return json(404, { error: 'not found' });
     json(200, document);
   }

@@ -172,7 +172,11 @@ function loadConnector(root: string, folder: string): ConnectorDefinition {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const PATH_TEMPLATE = /^\/([^{}\s]|\{[A-Za-z_][\w.]*\})*$/;
 
-function loadEnrichment(raw: unknown, eventTypes: string[], fail: (message: string) => never): ConnectorEnrichment[] {
+export function loadEnrichment(
+  raw: unknown,
+  eventTypes: string[],
+  fail: (message: string) => never,
+): ConnectorEnrichment[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) return fail('enrichment must be a list of {event, method, path, auth, into}');
   const seen = new Set<string>();

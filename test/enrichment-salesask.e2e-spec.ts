@@ -176,6 +176,13 @@ describe('enrichment e2e: Sales Ask recording', () => {
       .send({ name: 'bad', connector: 'asan', secrets: ['s3cret-value'], enrichment: { apiKey } })
       .expect(400);
     expect(noDeclaration.body.message).toContain('declares no enrichment');
+    const badKey = await hub
+      .api()
+      .post('/api/sources')
+      .send({ name: 'bad', connector: 'salesask', enrichment: { apiKey: 'abc\r\nx-injected: 1' } })
+      .expect(400);
+    expect(badKey.body.message).toContain('enrichment: apiKey contains a control character');
+    expect(badKey.body.message).not.toContain('x-injected');
     expect(JSON.stringify([refused.body, noBase.body, noDeclaration.body])).not.toContain(apiKey);
   });
 

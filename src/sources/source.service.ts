@@ -7,6 +7,7 @@ import { SecretBox } from '../common/secret-box';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { checkTarget } from '../outbound/outbound-guard';
+import { headerValueProblem } from '../outbound/outbound-headers';
 import {
   CreateSourceDto,
   SourceEnrichmentDto,
@@ -236,7 +237,12 @@ export class SourceService {
     if ((keySealed || baseUrl) && !connector.enrichment.length) {
       invalid(`${connector.name} declares no enrichment in connectors/${connector.id}/connector.yaml`);
     }
-    if (dto.apiKey !== undefined && dto.apiKey !== null && !dto.apiKey.trim()) invalid('apiKey is empty');
+    if (dto.apiKey !== undefined && dto.apiKey !== null) {
+      if (!dto.apiKey.trim()) invalid('apiKey is empty');
+      // It travels in a request header: refused now rather than failing every fetch later. The value is not echoed.
+      const problem = headerValueProblem(dto.apiKey.trim());
+      if (problem) invalid(`apiKey ${problem}`);
+    }
     if (baseUrl) {
       const problem = await checkTarget(baseUrl, this.config.outboundAllow);
       if (problem) invalid(`baseUrl: ${problem}`);

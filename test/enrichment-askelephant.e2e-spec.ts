@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CloudEvent } from '../src/canonical/cloud-event';
+import { InboundEventService } from '../src/ingest/inbound-event.service';
 import { AskElephantApiFake } from './fakes/askelephant-api.fake';
 import { deleteQueueKeys, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
@@ -192,6 +193,16 @@ describe('enrichment e2e: AskElephant transcript timeline', () => {
     expect(api.requestsFor(engagement)).toHaveLength(3);
     const detail = await hub.api().get(`/api/events/${inboundId}`).expect(200);
     expect(detail.body.enrichment).toMatchObject({ status: 'failed', attempts: 3, errorCode: 'server_error' });
+
+    // The seam the issues view groups on: one group per source and reason code, newest sample first.
+    const groups = await hub.app.get(InboundEventService).enrichmentFailureGroups();
+    expect(groups).toContainEqual(
+      expect.objectContaining({ sourceId, code: 'server_error', count: 1, sampleIds: [inboundId] }),
+    );
+    expect(groups).toContainEqual(expect.objectContaining({ sourceId, code: 'unauthorized', count: 1 }));
+    await expect(hub.app.get(InboundEventService).enrichmentFailures(sourceId, 'server_error', 10)).resolves.toEqual([
+      inboundId,
+    ]);
   });
 
   it('re-normalise reuses the stored document; POST /enrich fetches again and delivers the new transcript', async () => {

@@ -108,6 +108,18 @@ export interface InboundEnrichment {
   document?: unknown;
 }
 
+/** One group of failed enrichments: one source, one reason code. */
+export interface EnrichmentFailureGroup {
+  sourceId: string;
+  code: string;
+  count: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  /** Up to 5 inbound event ids, newest first. */
+  sampleIds: string[];
+  lastError: string;
+}
+
 export type EnrichmentResult =
   | { status: 'enriched'; document: unknown; truncated: boolean; bytes: number }
   | { status: 'failed'; errorCode: string; error: string };
@@ -305,6 +317,34 @@ export class InboundEventService {
       [id],
     );
     return rows[0];
+  }
+
+  /**
+   * Issue 12 seam for the issues view: events that went on without their enrichment, grouped by source and reason
+   * code (the partial index inbound_event_enrichment_failed serves it). An event leaves its group once a re-fetch
+   * (`POST /api/events/:id/enrich`) succeeds.
+   */
+  async enrichmentFailureGroups(limit = 100): Promise<EnrichmentFailureGroup[]> {
+    return this.dataSource.query(
+      `SELECT source_id AS "sourceId", enrichment_error_code AS code, count(*)::int AS count,
+              min(enrichment_updated_at) AS "firstSeenAt", max(enrichment_updated_at) AS "lastSeenAt",
+              (array_agg(id ORDER BY enrichment_updated_at DESC, id))[1:5] AS "sampleIds",
+              (array_agg(enrichment_error ORDER BY enrichment_updated_at DESC, id))[1] AS "lastError"
+       FROM inbound_event WHERE enrichment_status = 'failed'
+       GROUP BY source_id, enrichment_error_code ORDER BY max(enrichment_updated_at) DESC LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /** The events of one failure group, newest first: what a group action re-enriches. */
+  async enrichmentFailures(sourceId: string, code: string, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM inbound_event
+       WHERE enrichment_status = 'failed' AND source_id = $1 AND enrichment_error_code = $2
+       ORDER BY enrichment_updated_at DESC, id LIMIT $3`,
+      [sourceId, code, limit],
+    );
+    return rows.map((row) => row.id);
   }
 
   /** The enrichment step of one event, document included; undefined when the event is not enriched. */

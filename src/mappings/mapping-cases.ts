@@ -52,14 +52,15 @@ export function loadCases(mappingsRoot: string, connector: string, eventType: st
   return JSON.parse(readFileSync(path, 'utf8')) as MappingCase[];
 }
 
-/** Every sample of every event, with the case that covers it (undefined when none does). */
+/** Every sample of every event, with the case that covers it as received (undefined when none does). */
 export function samplesWithCases(mappingsRoot: string, connector: ConnectorDefinition) {
   return connector.events.flatMap((event) => {
     const cases = loadCases(mappingsRoot, connector.id, event.type);
     return event.samples.map((sample) => ({
       event: event.type,
       sample,
-      case: cases.find((c) => c.sample === sample),
+      // The sample as it arrives: cases that add an enrichment describe a later step.
+      case: cases.find((c) => c.sample === sample && c.enrichment === undefined && c.enrichmentFailed === undefined),
     }));
   });
 }

@@ -5,6 +5,7 @@ import { ROOT_LOGGER } from './common/logger';
 import { withTimeout } from './common/with-timeout';
 import { MappingService } from './mappings/mapping.service';
 import { DeliverJob } from './pipeline/deliver.job';
+import { EnrichJob } from './pipeline/enrich.job';
 import { NormalizeJob } from './pipeline/normalize.job';
 import { PipelineQueue } from './pipeline/pipeline.queue';
 import { ReconcilerService } from './pipeline/reconciler.service';
@@ -31,12 +32,15 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     @Optional() private readonly normalizeJob?: NormalizeJob,
     @Optional() private readonly deliverJob?: DeliverJob,
+    @Optional() private readonly enrichJob?: EnrichJob,
   ) {}
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'shutting down: draining workers');
     await this.reconciler.stop();
-    const workers = [this.normalizeJob, this.deliverJob].filter((job) => job !== undefined).map((job) => job.worker);
+    const workers = [this.enrichJob, this.normalizeJob, this.deliverJob]
+      .filter((job) => job !== undefined)
+      .map((job) => job.worker);
     if (!workers.length) return;
     const redisUp = await this.queue.ping().then(
       () => true,

@@ -58,6 +58,8 @@ class CloudEventShape {
   @IsString() vendoreventtype!: string;
   @IsOptional() @IsString() vendoreventid?: string;
   @IsBoolean() test!: boolean;
+  @IsOptional() @IsIn(['enriched', 'failed']) enrichment?: string;
+  @IsOptional() @IsString() enrichmenterror?: string;
   @IsObject() data!: Record<string, unknown>;
 }
 

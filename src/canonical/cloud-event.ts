@@ -11,6 +11,13 @@ export interface CloudEvent {
   vendoreventtype: string;
   vendoreventid?: string;
   test: boolean;
+  /**
+   * Issue 12 extension attributes, present only when the event's source enriches (has an API credential for a
+   * fetch the connector declares): `enriched`, or `failed` with `enrichmenterror` saying why, in which case `data`
+   * lacks what the fetch would have added.
+   */
+  enrichment?: 'enriched' | 'failed';
+  enrichmenterror?: string;
   data: Record<string, unknown>;
 }
 

@@ -20,6 +20,9 @@ export const DEFAULT_DESTINATION_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 /** Standard Webhooks retry schedule (DESIGN §5): immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
 export const DEFAULT_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
 
+/** Enrichment retries (issue 12): at once, 5 s, 30 s, 2 min, 10 min; then the event goes on without it. */
+export const DEFAULT_ENRICHMENT_RETRY_SCHEDULE = [0, 5, 30, 120, 600];
+
 export type HubRole = 'api' | 'worker' | 'all';
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
@@ -124,6 +127,36 @@ class HubEnvironment {
   @Max(256)
   HUB_NORMALIZE_CONCURRENCY = 8;
 
+  /** Enrichment (issue 12): the overall deadline of one vendor API fetch, in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  HUB_ENRICHMENT_TIMEOUT = 15;
+
+  @IsOptional()
+  @Matches(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, { message: 'must be comma-separated seconds, e.g. 0,5,30' })
+  HUB_ENRICHMENT_RETRY_SCHEDULE?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  HUB_ENRICHMENT_CONCURRENCY = 16;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  HUB_ENRICHMENT_SOURCE_CONCURRENCY = 4;
+
+  /** Largest fetched document stored with an event; a larger one is truncated and the cut recorded. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  HUB_ENRICHMENT_MAX_BYTES = 1024 * 1024;
+
   /** Raw payloads and delivery attempts older than this many days are purged (src/retention/). */
   @Transform(toInt)
   @IsInt()
@@ -173,6 +206,16 @@ export interface HubConfig {
   destinationConcurrency: number;
   /** Normalize jobs in flight per worker process (the mapping work itself runs in worker threads). */
   normalizeConcurrency: number;
+  /** Deadline of one enrichment fetch. */
+  enrichmentTimeoutSeconds: number;
+  /** Wait before each enrichment try (the first is 0); its length is the number of tries. */
+  enrichmentRetryScheduleSeconds: number[];
+  /** Enrich jobs in flight per worker process. */
+  enrichmentConcurrency: number;
+  /** Enrichment fetches in flight per source in one worker process, so one slow vendor API cannot take every slot. */
+  enrichmentSourceConcurrency: number;
+  /** Largest stored enrichment document (bytes of JSON); larger ones are truncated. */
+  enrichmentMaxBytes: number;
   /** Days raw payloads and delivery attempts are kept (src/retention/retention.service.ts). */
   retentionDays: number;
   /**
@@ -213,6 +256,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     ? raw.HUB_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()))
     : DEFAULT_RETRY_SCHEDULE;
 
+  const enrichmentRetryScheduleSeconds = raw.HUB_ENRICHMENT_RETRY_SCHEDULE
+    ? raw.HUB_ENRICHMENT_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()))
+    : DEFAULT_ENRICHMENT_RETRY_SCHEDULE;
+
   if (raw.NODE_ENV === 'production' && !raw.HUB_ENCRYPTION_KEY) {
     problems.push('HUB_ENCRYPTION_KEY: required when NODE_ENV=production (openssl rand -base64 32)');
   }
@@ -234,6 +281,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     deliveryConcurrency: raw.HUB_DELIVERY_CONCURRENCY,
     destinationConcurrency: raw.HUB_DESTINATION_CONCURRENCY,
     normalizeConcurrency: raw.HUB_NORMALIZE_CONCURRENCY,
+    enrichmentTimeoutSeconds: raw.HUB_ENRICHMENT_TIMEOUT,
+    enrichmentRetryScheduleSeconds,
+    enrichmentConcurrency: raw.HUB_ENRICHMENT_CONCURRENCY,
+    enrichmentSourceConcurrency: raw.HUB_ENRICHMENT_SOURCE_CONCURRENCY,
+    enrichmentMaxBytes: raw.HUB_ENRICHMENT_MAX_BYTES,
     retentionDays: raw.HUB_RETENTION_DAYS,
     destinationDisableAfterMs: parseDuration(raw.HUB_DESTINATION_DISABLE_AFTER, 'h'),
     publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { sha256Hex } from '../common/ids';
 import { projectRoot } from '../common/project-root';
-import { ConnectorDefinition, Envelope, readPath } from './connector';
+import { urlProblem } from '../outbound/outbound-guard';
+import { ConnectorDefinition, ConnectorEnrichment, Envelope, readPath } from './connector';
 import { HeaderTokenVerifier } from './verifiers/header-token.verifier';
 import { HmacSha256Verifier } from './verifiers/hmac-sha256.verifier';
 import { StandardWebhooksVerifier } from './verifiers/standard-webhooks.verifier';
@@ -102,6 +103,11 @@ export class ConnectorRegistry {
     };
   }
 
+  /** The fetch the connector declares for this vendor event type, if any. */
+  enrichmentFor(connector: ConnectorDefinition, vendorEventType: string): ConnectorEnrichment | undefined {
+    return connector.enrichment.find((e) => e.event === vendorEventType);
+  }
+
   sample(connector: ConnectorDefinition, file: string): Buffer {
     return readFileSync(join(this.root, connector.id, 'samples', file));
   }
@@ -154,5 +160,51 @@ function loadConnector(root: string, folder: string): ConnectorDefinition {
     if (!event.type) fail('every event needs a type');
     return { type: event.type!, description: event.description, samples: event.samples ?? [`${event.type}.json`] };
   });
-  return { ...(doc as ConnectorDefinition), events };
+  const enrichment = loadEnrichment(
+    doc.enrichment,
+    events.map((e) => e.type),
+    fail,
+  );
+  return { ...(doc as ConnectorDefinition), events, enrichment };
+}
+
+/** Header names as RFC 9110 tokens; `{dot.path}` placeholders only. Checked at boot so a typo never reaches a fetch. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const PATH_TEMPLATE = /^\/([^{}\s]|\{[A-Za-z_][\w.]*\})*$/;
+
+export function loadEnrichment(
+  raw: unknown,
+  eventTypes: string[],
+  fail: (message: string) => never,
+): ConnectorEnrichment[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) return fail('enrichment must be a list of {event, method, path, auth, into}');
+  const seen = new Set<string>();
+  return raw.map((item: Partial<ConnectorEnrichment> & { auth?: Partial<ConnectorEnrichment['auth']> }, i) => {
+    const at = `enrichment[${i}]`;
+    if (!item?.event || !eventTypes.includes(item.event)) fail(`${at}.event must be one of the connector's events`);
+    if (seen.has(item.event!)) fail(`${at}: ${item.event} has two enrichments; declare one`);
+    seen.add(item.event!);
+    const method = item.method ?? 'GET';
+    if (method !== 'GET' && method !== 'POST') fail(`${at}.method must be GET or POST`);
+    if (typeof item.path !== 'string' || !PATH_TEMPLATE.test(item.path)) {
+      fail(`${at}.path must start with / and use {dot.path} placeholders, e.g. /v1/recordings/{data.id}`);
+    }
+    if (!item.auth?.header || !HEADER_NAME.test(item.auth.header)) fail(`${at}.auth.header must be a header name`);
+    const value = item.auth!.value ?? '{apiKey}';
+    if (!value.includes('{apiKey}')) fail(`${at}.auth.value must contain {apiKey}`);
+    if (item.baseUrl !== undefined) {
+      const problem = urlProblem(item.baseUrl);
+      if (problem) fail(`${at}.baseUrl: ${problem}`);
+    }
+    if (!item.into || !/^[A-Za-z_]\w{0,63}$/.test(item.into)) fail(`${at}.into must be a name, e.g. transcript`);
+    return {
+      event: item.event!,
+      method,
+      path: item.path!,
+      auth: { header: item.auth!.header, value },
+      ...(item.baseUrl ? { baseUrl: item.baseUrl.replace(/\/+$/, '') } : {}),
+      into: item.into!,
+    };
+  });
 }

@@ -9,6 +9,26 @@ export interface ConnectorDefinition {
   verification: ConnectorVerification;
   envelope: EnvelopePaths;
   events: ConnectorEvent[];
+  /** Vendor events that only point to their content, and how to fetch it (issue 12). Empty: none. */
+  enrichment: ConnectorEnrichment[];
+}
+
+/**
+ * One fetch declared in connector.yaml: when an event of type `event` arrives at a source that has an API
+ * credential, the hub calls `method baseUrl + path` with the credential in `auth.header`, stores the answer with
+ * the event and hands it to the mapping as `$enrichment.<into>`.
+ */
+export interface ConnectorEnrichment {
+  event: string;
+  method: 'GET' | 'POST';
+  /** Path under the base URL; `{a.b}` is the URL-encoded value at that dot path of the payload. */
+  path: string;
+  /** The header that carries the source's credential; `{apiKey}` in `value` is replaced by it (default: the key). */
+  auth: { header: string; value: string };
+  /** The vendor's documented API base URL; absent when the vendor documents none (each source then gives one). */
+  baseUrl?: string;
+  /** Where the result goes: the mapping reads it as `$enrichment.<into>`. */
+  into: string;
 }
 
 /**

@@ -68,6 +68,8 @@ export class ConnectorsController {
       verification: verification[0],
       alternativeVerification: verification.slice(1),
       envelope: connector.envelope,
+      // What a source with an API credential fetches for which event (issue 12).
+      enrichment: connector.enrichment,
       events: connector.events.map((event) => ({
         type: event.type,
         description: event.description,

@@ -55,6 +55,31 @@ export class EnvelopeView {
   dedup?: 'eventId' | 'body';
 }
 
+/** A vendor API fetch the connector declares for one event type (issue 12): what a source with an API key gets. */
+export class ConnectorEnrichmentAuthView {
+  @ApiProperty({ example: 'x-api-key' }) header!: string;
+  @ApiProperty({ example: '{apiKey}', description: '{apiKey} is replaced by the source key (never shown)' })
+  value!: string;
+}
+
+export class ConnectorEnrichmentView {
+  @ApiProperty({ example: 'recording.processed', description: 'The vendor event type it applies to' }) event!: string;
+  @ApiProperty({ enum: ['GET', 'POST'], example: 'GET' }) method!: 'GET' | 'POST';
+  @ApiProperty({
+    example: '/v1/recordings/{data.id}',
+    description: '{a.b}: the URL-encoded payload value at that path',
+  })
+  path!: string;
+  @ApiProperty({ type: ConnectorEnrichmentAuthView }) auth!: ConnectorEnrichmentAuthView;
+  @ApiPropertyOptional({
+    example: 'https://integrations.salesask.com',
+    description: 'The documented API base URL; absent when each source must give one',
+  })
+  baseUrl?: string;
+  @ApiProperty({ example: 'recording', description: 'The mapping reads the document as $enrichment.<into>' })
+  into!: string;
+}
+
 /** A connector and what a source of it needs. */
 export class ConnectorView {
   @ApiProperty({ example: 'askelephant' })
@@ -74,6 +99,12 @@ export class ConnectorView {
 
   @ApiProperty({ type: EnvelopeView })
   envelope!: EnvelopeView;
+
+  @ApiProperty({
+    type: [ConnectorEnrichmentView],
+    description: 'Vendor API fetches a source with an API key gets (enrichment); empty when none',
+  })
+  enrichment!: ConnectorEnrichmentView[];
 
   @ApiProperty({ type: [ConnectorEventView] })
   events!: ConnectorEventView[];

@@ -17,6 +17,7 @@ import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-Arc
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-IssuesAndRejections';
 import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
+import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
 
 export const ENTITIES = [
   SourceEntity,
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   MappingOverrides1764835200000,
   IssuesAndRejections1764900000000,
   DestinationHealth1764950000000,
+  Enrichment1765050000000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTag
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { ApiErrors, BODY_ERRORS } from '../common/error-response.dto';
 import {
+  EnrichEventResponse,
   EventDetailView,
   EventPage,
   InboundEventView,
@@ -58,6 +59,25 @@ export class EventsController {
   @ApiErrors({ 404: 'No such event', 409: 'Its payload was purged by retention' })
   renormalize(@Param('id') id: string): Promise<InboundEventView> {
     return this.events.renormalize(id);
+  }
+
+  @Post(':id/enrich')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Fetch the vendor document again (transcript, recording), then re-normalise',
+    description:
+      'For events whose connector declares enrichment and whose source has an API key. The event goes back to ' +
+      '`received` with enrichment `pending`; once the fetch ends (enriched, or failed after its retries) it is ' +
+      'normalised again, and a changed output is delivered as a new revision. 409 when the event cannot be enriched.',
+  })
+  @ApiAcceptedResponse({ type: EnrichEventResponse })
+  @ApiErrors({
+    404: 'No such event',
+    409: 'Its connector declares no enrichment for this event, its source has no API key, or its payload was purged',
+  })
+  async enrich(@Param('id') id: string): Promise<EnrichEventResponse> {
+    const reopened = await this.events.enrich(id);
+    return { id: reopened.id, status: 'received', enrichmentStatus: 'pending' };
   }
 
   @Post(':id/replay')

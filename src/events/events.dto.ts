@@ -6,6 +6,7 @@ import type { InboundEventSummary } from '../ingest/inbound-event.service';
 import { IsBoolean, IsDate, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export const INBOUND_STATUSES = ['received', 'normalized', 'failed'] as const;
+export const ENRICHMENT_STATUSES = ['pending', 'enriched', 'failed'] as const;
 
 /** `true`/`false` in a query string; anything else stays a string and fails IsBoolean (400). */
 export const toBoolean = ({ value }: { value: unknown }) =>
@@ -52,6 +53,14 @@ export class ListEventsQuery extends PageQueryDto {
   @Transform(toBoolean)
   @IsBoolean()
   test?: boolean;
+
+  @ApiPropertyOptional({
+    enum: ENRICHMENT_STATUSES,
+    description: 'Only events whose enrichment (issue 12) is in this state; `failed` lists what went on without it',
+  })
+  @IsOptional()
+  @IsIn(ENRICHMENT_STATUSES)
+  enrichment?: (typeof ENRICHMENT_STATUSES)[number];
 
   @ApiPropertyOptional({ description: 'Received at or after (ISO 8601)', type: String, format: 'date-time' })
   @IsOptional()
@@ -168,4 +177,16 @@ export class ReplayResult {
   @ApiProperty({ example: 2, description: 'Deliveries sent again or newly created' }) replayed!: number;
   @ApiProperty({ type: [String], example: ['msg_2Wc9KxT4mQ8vN1bR7sLpYe', 'msg_8Tq1ZfV5nX3cK7wB0mRpJd'] })
   deliveryIds!: string[];
+}
+
+/** `POST /api/events/:id/enrich`: the event is fetching again; it is normalised again once the fetch ends. */
+export class EnrichEventResponse {
+  @ApiProperty({ example: 'in_01JWAS…' })
+  id!: string;
+
+  @ApiProperty({ enum: INBOUND_STATUSES, example: 'received' })
+  status!: (typeof INBOUND_STATUSES)[number];
+
+  @ApiProperty({ enum: ENRICHMENT_STATUSES, example: 'pending' })
+  enrichmentStatus!: (typeof ENRICHMENT_STATUSES)[number];
 }

@@ -11,6 +11,8 @@ export enum EventErrorCode {
   DestinationNotMatching = 'event_destination_not_matching',
   /** Re-normalise of an event whose raw payload retention already emptied: there is nothing to map. */
   PayloadPurged = 'event_payload_purged',
+  /** Enrich of an event its connector declares no fetch for, or whose source has no API key. */
+  NotEnrichable = 'event_not_enrichable',
 }
 
 export class EventException extends HubException<EventErrorCode> {
@@ -24,6 +26,7 @@ export class EventException extends HubException<EventErrorCode> {
       case EventErrorCode.NoOutput:
       case EventErrorCode.DestinationNotMatching:
       case EventErrorCode.PayloadPurged:
+      case EventErrorCode.NotEnrichable:
         return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);

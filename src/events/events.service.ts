@@ -49,6 +49,7 @@ export class EventsService {
       test: query.test,
       from: query.from,
       to: query.to,
+      enrichmentStatus: query.enrichment,
     };
     if (query.connector !== undefined) {
       const ids = (await this.sources.list()).filter((s) => s.connector === query.connector).map((s) => s.id);
@@ -68,10 +69,11 @@ export class EventsService {
   async get(id: string) {
     const row = await this.inbound.get(id);
     if (!row) throw new EventException(EventErrorCode.NotFound, `Event ${id} not found`);
-    const [source, canonical, deliveries] = await Promise.all([
+    const [source, canonical, deliveries, enrichment] = await Promise.all([
       this.sources.find(row.sourceId),
       this.canonical.forInbound(id),
       this.deliveries.forInbound(id),
+      this.inbound.enrichmentOf(id),
     ]);
     const { body, headers, ...summary } = row;
     const verification = source ? this.verificationOf(source.connector, source.verification) : undefined;
@@ -81,6 +83,8 @@ export class EventsService {
       ...(verification ? { verification } : {}),
       headers: redactHeaders(headers, verification?.tokenHeader),
       ...renderPayload(body),
+      // Issue 12: status, tries, the reason it failed, whether the stored document was cut, and the document.
+      ...(enrichment ? { enrichment } : {}),
       canonical: canonical.map((stored) => ({ ...stored.event, revision: stored.revision })),
       deliveries,
     };
@@ -113,6 +117,40 @@ export class EventsService {
     const reopened = await this.inbound.reopenMany(ids);
     await this.queue.normalize(reopened);
     return reopened.length;
+  }
+
+  /**
+   * Issue 12: fetch the event's document again, then normalise it again (a changed output becomes a new revision,
+   * as with re-normalise). Needs a connector that declares a fetch for the type and a source with an API key.
+   */
+  async enrich(id: string): Promise<InboundEventSummary> {
+    const row = await this.inbound.get(id);
+    if (!row) throw new EventException(EventErrorCode.NotFound, `Event ${id} not found`);
+    const source = await this.sources.find(row.sourceId);
+    const connector = source && this.connectors.find(source.connector);
+    if (!source || !connector || !this.connectors.enrichmentFor(connector, row.vendorEventType)) {
+      throw new EventException(
+        EventErrorCode.NotEnrichable,
+        `Event ${id} cannot be enriched: ${source?.connector ?? 'its connector'} declares no enrichment for ` +
+          `${row.vendorEventType}`,
+      );
+    }
+    if (!source.enrichmentKeySealed) {
+      throw new EventException(
+        EventErrorCode.NotEnrichable,
+        `Event ${id} cannot be enriched: source "${source.name}" (${source.id}) has no enrichment API key; set one ` +
+          `with PATCH /api/sources/${source.id} {"enrichment": {"apiKey": …}}`,
+      );
+    }
+    const reopened = await this.inbound.reopenEnrichment(id);
+    if (!reopened) {
+      throw new EventException(
+        EventErrorCode.PayloadPurged,
+        `Event ${id} cannot be enriched: its payload was purged by retention (HUB_RETENTION_DAYS)`,
+      );
+    }
+    await this.queue.enrich([{ id, sourceId: source.id }]);
+    return compact(reopened);
   }
 
   /**

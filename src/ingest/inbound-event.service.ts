@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
+import type { MappingEnrichment } from '../mappings/mapping.worker';
+import type { EnrichmentStatus } from './inbound-event.entity';
 
 export interface InboundEventSummary {
   id: string;
@@ -14,10 +16,14 @@ export interface InboundEventSummary {
   occurredAt?: Date;
   /** Retention emptied the payload and headers (HUB_RETENTION_DAYS). */
   purgedAt?: Date;
+  /** Issue 12: absent when the event is not enriched. */
+  enrichmentStatus?: EnrichmentStatus;
+  enrichmentError?: string;
 }
 
 const SUMMARY = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", vendor_event_id AS "vendorEventId",
-  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt"`;
+  status, error, test, received_at AS "receivedAt", occurred_at AS "occurredAt", purged_at AS "purgedAt",
+  enrichment_status AS "enrichmentStatus", enrichment_error AS "enrichmentError"`;
 
 /** Filters of the inbound log; every one given must hold. `sourceIds` and `ids` are resolved by the caller. */
 export interface InboundLogFilter {
@@ -29,6 +35,7 @@ export interface InboundLogFilter {
   from?: Date;
   to?: Date;
   ids?: string[];
+  enrichmentStatus?: EnrichmentStatus;
 }
 
 /** Where a page of the inbound log ended. */
@@ -54,6 +61,10 @@ export interface InboundForNormalize {
   body: Buffer;
   /** Including this one. */
   normalizeAttempts: number;
+  /** Issue 12: null when the event is not enriched; the document as JSON text (the mapping thread parses it). */
+  enrichmentStatus: EnrichmentStatus | null;
+  enrichment: string | null;
+  enrichmentError: string | null;
 }
 
 /** What beginNormalize reads besides the event, in the same statement. */
@@ -63,6 +74,64 @@ export interface NormalizeStart extends InboundForNormalize {
   /** The newest stored revision of this event's canonical output, if any (what re-normalising compares with). */
   latest: { revision: number; events: CloudEvent[] } | null;
 }
+
+/** The columns InboundForNormalize reads, for the queries that return one. */
+const FOR_NORMALIZE = `id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
+  vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt", test, body,
+  normalize_attempts AS "normalizeAttempts", enrichment_status AS "enrichmentStatus",
+  enrichment::text AS "enrichment", enrichment_error AS "enrichmentError"`;
+
+/** The mapping's view of an event's enrichment (`$enrichment` and the CloudEvent flag); undefined when none. */
+export function enrichmentOf(
+  inbound: Pick<InboundForNormalize, 'enrichmentStatus' | 'enrichment' | 'enrichmentError'>,
+): MappingEnrichment | undefined {
+  if (inbound.enrichmentStatus === 'enriched') {
+    return { status: 'enriched', ...(inbound.enrichment !== null ? { document: inbound.enrichment } : {}) };
+  }
+  if (inbound.enrichmentStatus === 'failed') {
+    return { status: 'failed', ...(inbound.enrichmentError ? { error: inbound.enrichmentError } : {}) };
+  }
+  return undefined;
+}
+
+/** What the enrich step needs of one inbound event it has just claimed. */
+export interface InboundForEnrich {
+  id: string;
+  sourceId: string;
+  vendorEventType: string;
+  body: Buffer;
+  /** Including this one. */
+  enrichmentAttempts: number;
+}
+
+/** The enrichment step as the event detail shows it. */
+export interface InboundEnrichment {
+  status: EnrichmentStatus;
+  attempts: number;
+  errorCode?: string;
+  error?: string;
+  truncated?: boolean;
+  bytes?: number;
+  nextAttemptAt?: Date;
+  updatedAt?: Date;
+  document?: unknown;
+}
+
+/** One group of failed enrichments: one source, one reason code. */
+export interface EnrichmentFailureGroup {
+  sourceId: string;
+  code: string;
+  count: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  /** Up to 5 inbound event ids, newest first. */
+  sampleIds: string[];
+  lastError: string;
+}
+
+export type EnrichmentResult =
+  | { status: 'enriched'; document: unknown; truncated: boolean; bytes: number }
+  | { status: 'failed'; errorCode: string; error: string };
 
 /**
  * The ingest module owns `inbound_event`; the pipeline and the ops API change it only through here.
@@ -90,6 +159,7 @@ export class InboundEventService {
     if (filter.from) add((p) => `received_at >= ${p}`, filter.from);
     if (filter.to) add((p) => `received_at < ${p}`, filter.to);
     if (filter.ids) add((p) => `id = ANY(${p}::text[])`, filter.ids);
+    if (filter.enrichmentStatus) add((p) => `enrichment_status = ${p}`, filter.enrichmentStatus);
     if (after) {
       params.push(after.receivedAt, after.id);
       where.push(`(received_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
@@ -116,7 +186,8 @@ export class InboundEventService {
     return this.dataSource.query(
       `SELECT i.id, i.source_id AS "sourceId", i.vendor_event_type AS "vendorEventType",
               i.vendor_event_id AS "vendorEventId", i.received_at AS "receivedAt", i.occurred_at AS "occurredAt",
-              i.test, i.body, i.normalize_attempts AS "normalizeAttempts"
+              i.test, i.body, i.normalize_attempts AS "normalizeAttempts", i.enrichment_status AS "enrichmentStatus",
+              i.enrichment::text AS "enrichment", i.enrichment_error AS "enrichmentError"
        FROM inbound_event i JOIN source s ON s.id = i.source_id
        WHERE s.connector = $1 AND i.vendor_event_type = $2
        ORDER BY i.received_at DESC, i.id LIMIT $3`,
@@ -125,17 +196,15 @@ export class InboundEventService {
   }
 
   /**
-   * Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone).
-   * The same statement reads the source's connector and the newest stored output (issue 11: one round trip where
-   * there were three).
+   * Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone) or
+   * its enrichment is still pending (the enrich step enqueues it when done). The same statement reads the source's
+   * connector and the newest stored output (issue 11: one round trip where there were three).
    */
   async beginNormalize(id: string): Promise<NormalizeStart | null> {
     const [rows]: [NormalizeStart[], number] = await this.dataSource.query(
       `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
-       WHERE id = $1 AND status = 'received'
-       RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType",
-                 vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt",
-                 test, body, normalize_attempts AS "normalizeAttempts",
+       WHERE id = $1 AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+       RETURNING ${FOR_NORMALIZE},
                  (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
                  (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
                     FROM canonical_event c
@@ -169,7 +238,8 @@ export class InboundEventService {
   async waiting(graceSeconds: number, retrySeconds: number, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM inbound_event
-       WHERE status = 'received' AND received_at < now() - make_interval(secs => $1)
+       WHERE status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+         AND received_at < now() - make_interval(secs => $1)
          AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
        ORDER BY received_at LIMIT $3`,
       [graceSeconds, retrySeconds, limit],
@@ -231,6 +301,109 @@ export class InboundEventService {
   }
 
   /**
+   * Issue 12: claims one enrichment try. Counts it and leases the event until `leaseSeconds` from now, so the
+   * reconciler leaves a fetch in flight alone but picks the event up if its worker died. Null when the event no
+   * longer waits for enrichment.
+   */
+  async beginEnrich(id: string, leaseSeconds: number): Promise<InboundForEnrich | null> {
+    const [rows]: [InboundForEnrich[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_attempts = enrichment_attempts + 1,
+              enrichment_next_at = now() + make_interval(secs => $2)
+       WHERE id = $1 AND status = 'received' AND enrichment_status = 'pending' AND purged_at IS NULL
+       RETURNING id, source_id AS "sourceId", vendor_event_type AS "vendorEventType", body,
+                 enrichment_attempts AS "enrichmentAttempts"`,
+      [id, leaseSeconds],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The end of the enrich step: the document (enriched) or the reason (failed, no document). */
+  async finishEnrichment(id: string, result: EnrichmentResult): Promise<boolean> {
+    const enriched = result.status === 'enriched';
+    const [, affected]: [unknown, number] = await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_status = $2, enrichment = $3::jsonb, enrichment_truncated = $4,
+              enrichment_bytes = $5, enrichment_error_code = $6, enrichment_error = $7, enrichment_next_at = NULL,
+              enrichment_updated_at = now()
+       WHERE id = $1 AND enrichment_status = 'pending'`,
+      [
+        id,
+        result.status,
+        enriched ? JSON.stringify(result.document) : null,
+        enriched ? result.truncated : null,
+        enriched ? result.bytes : null,
+        enriched ? null : result.errorCode,
+        enriched ? null : result.error,
+      ],
+    );
+    return affected > 0;
+  }
+
+  /** A retry of the fetch is due at `nextAt`; the last failure is kept for the event detail. */
+  async scheduleEnrichmentRetry(id: string, nextAt: Date, errorCode: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE inbound_event SET enrichment_next_at = $2, enrichment_error_code = $3, enrichment_error = $4,
+              enrichment_updated_at = now()
+       WHERE id = $1 AND enrichment_status = 'pending'`,
+      [id, nextAt, errorCode, error],
+    );
+  }
+
+  /** Events waiting for enrichment whose next try is due (or whose lease ran out): the reconciler's work list. */
+  async enrichmentDue(graceSeconds: number, limit: number): Promise<{ id: string; sourceId: string }[]> {
+    return this.dataSource.query(
+      `SELECT id, source_id AS "sourceId" FROM inbound_event
+       WHERE enrichment_status = 'pending' AND status = 'received'
+         AND received_at < now() - make_interval(secs => $1)
+         AND (enrichment_next_at IS NULL OR enrichment_next_at <= now())
+       ORDER BY enrichment_next_at NULLS FIRST LIMIT $2`,
+      [graceSeconds, limit],
+    );
+  }
+
+  /**
+   * `POST /api/events/:id/enrich`: the event goes back to fetching (then normalising) with fresh budgets. The old
+   * document stays until the new fetch ends. Undefined when there is no such event or its payload was purged.
+   */
+  async reopenEnrichment(id: string): Promise<InboundEventSummary | undefined> {
+    const [rows]: [InboundEventSummary[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET status = 'received', error = NULL, normalize_attempts = 0,
+              enrichment_status = 'pending', enrichment_attempts = 0, enrichment_next_at = NULL,
+              enrichment_error_code = NULL, enrichment_error = NULL, enrichment_updated_at = now()
+       WHERE id = $1 AND purged_at IS NULL RETURNING ${SUMMARY}`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Issue 12 seam for the issues view: events that went on without their enrichment, grouped by source and reason
+   * code (the partial index inbound_event_enrichment_failed serves it). An event leaves its group once a re-fetch
+   * (`POST /api/events/:id/enrich`) succeeds.
+   */
+  async enrichmentFailureGroups(limit = 100): Promise<EnrichmentFailureGroup[]> {
+    return this.dataSource.query(
+      `SELECT source_id AS "sourceId", enrichment_error_code AS code, count(*)::int AS count,
+              min(enrichment_updated_at) AS "firstSeenAt", max(enrichment_updated_at) AS "lastSeenAt",
+              (array_agg(id ORDER BY enrichment_updated_at DESC, id))[1:5] AS "sampleIds",
+              (array_agg(enrichment_error ORDER BY enrichment_updated_at DESC, id))[1] AS "lastError"
+       FROM inbound_event WHERE enrichment_status = 'failed'
+       GROUP BY source_id, enrichment_error_code ORDER BY max(enrichment_updated_at) DESC LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /** The events of one failure group, newest first: what a group action re-enriches. */
+  async enrichmentFailures(sourceId: string, code: string, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM inbound_event
+       WHERE enrichment_status = 'failed' AND source_id = $1 AND enrichment_error_code = $2
+       ORDER BY enrichment_updated_at DESC, id LIMIT $3`,
+      [sourceId, code, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
    * Per connector per hour bucket from `from` (bucket 0): events stored, and of those the ones that failed
    * normalisation. Index inbound_event_log (received_at).
    */
@@ -255,14 +428,28 @@ export class InboundEventService {
     );
   }
 
+  /** The enrichment step of one event, document included; undefined when the event is not enriched. */
+  async enrichmentOf(id: string): Promise<InboundEnrichment | undefined> {
+    const rows: (InboundEnrichment & { status: EnrichmentStatus | null })[] = await this.dataSource.query(
+      `SELECT enrichment_status AS status, enrichment_attempts AS attempts, enrichment_error_code AS "errorCode",
+              enrichment_error AS error, enrichment_truncated AS truncated, enrichment_bytes AS bytes,
+              enrichment_next_at AS "nextAttemptAt", enrichment_updated_at AS "updatedAt", enrichment AS document
+       FROM inbound_event WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row?.status) return undefined;
+    return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null)) as unknown as InboundEnrichment;
+  }
+
   /**
-   * Retention: empties the body and headers of at most `limit` events received before `cutoff` and stamps
+   * Retention: empties the body, headers and enrichment document of at most `limit` events received before `cutoff` and stamps
    * `purged_at`; the row stays (status, ids, dedup key, canonical output, deliveries). Events still waiting for
    * normalisation keep their payload. SKIP LOCKED: a row a worker holds is left for the next pass, never waited on.
    */
   async purgePayloads(cutoff: Date, limit: number): Promise<number> {
     const [, affected]: [unknown, number] = await this.dataSource.query(
-      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, purged_at = now()
+      `UPDATE inbound_event SET body = ''::bytea, headers = '{}'::jsonb, enrichment = NULL, purged_at = now()
        WHERE id IN (SELECT id FROM inbound_event
                     WHERE purged_at IS NULL AND received_at < $1 AND status <> 'received'
                     ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,

@@ -105,7 +105,11 @@ export class IngestService {
         ? tokenHeader(settings)
         : undefined,
     );
-    const result = await this.accept(source.entity.id, envelope, headers, rawBody);
+    // Issue 12: only a source with an API credential, and only for events the connector declares a fetch for.
+    const enrich =
+      source.entity.enrichmentKeySealed !== null &&
+      this.connectors.enrichmentFor(connector, envelope.eventType) !== undefined;
+    const result = await this.accept(source.entity.id, envelope, headers, rawBody, enrich);
     this.metrics.ingested.inc({
       connector: connector.id,
       outcome: result.duplicate ? 'duplicate' : 'accepted',
@@ -130,16 +134,21 @@ export class IngestService {
     );
   }
 
-  /** Store (committed before any 2xx), then enqueue normalize; a duplicate enqueues nothing. */
+  /**
+   * Store (committed before any 2xx), then enqueue normalize, or enrich first when the event is to be enriched
+   * (the fetch runs after the ack, never before it); a duplicate enqueues nothing.
+   */
   private async accept(
     sourceId: string,
     envelope: Envelope,
     headers: Record<string, string>,
     rawBody: Buffer,
+    enrich = false,
   ): Promise<IngestResult> {
-    const result = await this.store(sourceId, envelope, headers, rawBody);
+    const result = await this.store(sourceId, envelope, headers, rawBody, enrich);
     if (!result.duplicate) {
-      await this.queue.normalize([result.id]);
+      if (enrich) await this.queue.enrich([{ id: result.id, sourceId }]);
+      else await this.queue.normalize([result.id]);
     }
     return result;
   }
@@ -150,12 +159,14 @@ export class IngestService {
     envelope: Envelope,
     headers: Record<string, string>,
     rawBody: Buffer,
+    enrich = false,
   ): Promise<IngestResult> {
     const id = randomId('in');
     try {
       const inserted: { id: string }[] = await this.dataSource.query(
-        `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+                                    enrichment_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (source_id, dedup_key) DO NOTHING
          RETURNING id`,
         [
@@ -168,6 +179,7 @@ export class IngestService {
           envelope.test,
           headers,
           rawBody,
+          enrich ? 'pending' : null,
         ],
       );
       if (inserted.length) return { id, duplicate: false };

@@ -9,11 +9,12 @@ import { ISSUE_KIND_PROVIDERS, IssueKind } from './issue';
 import { IssuesController } from './issues.controller';
 import { IssuesService } from './issues.service';
 import { DeliveryIssues } from './kinds/delivery-issues.service';
+import { EnrichmentIssues } from './kinds/enrichment-issues.service';
 import { MappingIssues } from './kinds/mapping-issues.service';
 import { VerificationIssues } from './kinds/verification-issues.service';
 
-/** Every kind of issue; a new kind (enrichment failures) is one class in kinds/ added here. */
-const KINDS = [DeliveryIssues, MappingIssues, VerificationIssues];
+/** Every kind of issue; a new kind is one class in kinds/ added here. */
+const KINDS = [DeliveryIssues, MappingIssues, VerificationIssues, EnrichmentIssues];
 
 /** `/api/issues`: grouped failures and their bulk actions, through the owning modules' services. */
 @Module({

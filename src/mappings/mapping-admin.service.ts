@@ -8,9 +8,9 @@ import type { CloudEvent } from '../canonical/cloud-event';
 import { sha256Hex } from '../common/ids';
 import type { ConnectorDefinition } from '../connectors/connector';
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { InboundEventService } from '../ingest/inbound-event.service';
+import { enrichmentOf, InboundEventService } from '../ingest/inbound-event.service';
 import { SourceService } from '../sources/source.service';
-import { loadCases } from './mapping-cases';
+import { caseEnrichment, loadCases } from './mapping-cases';
 import {
   DryRunEventView,
   DryRunView,
@@ -24,7 +24,7 @@ import {
 import { MappingErrorCode, MappingException } from './mapping.exception';
 import { MappingOverrideService } from './mapping-override.service';
 import { fileVersion, MappingContext, MappingService } from './mapping.service';
-import type { MappingExpression } from './mapping.worker';
+import type { MappingEnrichment, MappingExpression } from './mapping.worker';
 
 /**
  * The ops surface of the mappings (DESIGN §6, issue 9): list, versioned overrides checked against the samples and
@@ -146,6 +146,7 @@ export class MappingAdminService {
         );
       }
       raw = stored.body;
+      const enrichment = await this.inbound.enrichmentOf(stored.id);
       context = {
         connector: source.connector,
         vendorEventType: stored.vendorEventType,
@@ -155,6 +156,13 @@ export class MappingAdminService {
         receivedAt: stored.receivedAt,
         occurredAt: stored.occurredAt ?? undefined,
         test: stored.test,
+        // Issue 12: previewing a stored event maps it with its stored enrichment, as re-normalise would.
+        enrichment:
+          enrichment?.status === 'enriched'
+            ? { status: 'enriched', document: JSON.stringify(enrichment.document ?? null) }
+            : enrichment?.status === 'failed'
+              ? { status: 'failed', error: enrichment.error }
+              : undefined,
       };
     } else {
       raw = Buffer.from(JSON.stringify(dto.payload));
@@ -192,6 +200,7 @@ export class MappingAdminService {
         receivedAt: row.receivedAt,
         occurredAt: row.occurredAt ?? undefined,
         test: row.test,
+        enrichment: enrichmentOf(row),
       };
       const base = { inboundEventId: row.id, receivedAt: row.receivedAt, stored: stored.length > 0 };
       try {
@@ -247,23 +256,31 @@ export class MappingAdminService {
     candidate: MappingExpression,
   ): Promise<({ fixture: string } & MappingErrorView)[]> {
     const event = connector.events.find((e) => e.type === eventType);
-    const fixtures: { name: string; raw: Buffer; receivedAt?: string }[] = (event?.samples ?? []).map((sample) => ({
+    const fixtures: { name: string; raw: Buffer; receivedAt?: string; enrichment?: MappingEnrichment }[] = (
+      event?.samples ?? []
+    ).map((sample) => ({
       name: `sample ${sample}`,
       raw: this.connectors.sample(connector, sample),
     }));
     for (const mappingCase of loadCases(this.mappings.root, connector.id, eventType)) {
-      if (mappingCase.sample && event?.samples.includes(mappingCase.sample)) continue;
+      const enrichment = caseEnrichment(mappingCase);
+      // A sample already runs as itself; a case adds to it only with an enrichment (issue 12).
+      if (mappingCase.sample && event?.samples.includes(mappingCase.sample) && !enrichment) continue;
       fixtures.push({
         name: `case ${mappingCase.name}`,
         raw: mappingCase.sample
           ? this.connectors.sample(connector, mappingCase.sample)
           : Buffer.from(JSON.stringify(mappingCase.input)),
         receivedAt: mappingCase.receivedAt,
+        enrichment,
       });
     }
     const failures: ({ fixture: string } & MappingErrorView)[] = [];
     for (const fixture of fixtures) {
-      const context = this.fixtureContext(connector, eventType, fixture.raw, 'in_fixture', fixture.receivedAt);
+      const context = {
+        ...this.fixtureContext(connector, eventType, fixture.raw, 'in_fixture', fixture.receivedAt),
+        ...(fixture.enrichment ? { enrichment: fixture.enrichment } : {}),
+      };
       try {
         await this.mappings.mapWith(candidate, fixture.raw, context);
       } catch (err) {

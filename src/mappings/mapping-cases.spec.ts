@@ -1,5 +1,5 @@
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { loadCases, projectForCase, samplesWithCases } from './mapping-cases';
+import { caseEnrichment, loadCases, projectForCase, samplesWithCases } from './mapping-cases';
 import { MappingService } from './mapping.service';
 
 /*
@@ -42,6 +42,7 @@ describe('mapping cases', () => {
               receivedAt: new Date(mappingCase.receivedAt ?? '2026-01-01T00:00:00.000Z'),
               occurredAt: envelope.occurredAt,
               test: envelope.test,
+              enrichment: caseEnrichment(mappingCase),
             });
             expect(events.map((e, i) => projectForCase(e, mappingCase.expect[i] ?? e))).toEqual(mappingCase.expect);
           });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CloudEvent } from '../canonical/cloud-event';
 import type { ConnectorDefinition } from '../connectors/connector';
+import type { MappingEnrichment } from './mapping.worker';
 
 /**
  * `mappings/<connector>/<event>.cases.json`: fixtures that pin a mapping's output.
@@ -14,6 +15,12 @@ export interface MappingCase {
   sample?: string;
   input?: unknown;
   receivedAt?: string;
+  /**
+   * Issue 12: what the enrich step fetched, exactly as the mapping sees it in `$enrichment` (e.g.
+   * `{"recording": {…}}`), or the reason it failed. Absent: the event was not enriched.
+   */
+  enrichment?: unknown;
+  enrichmentFailed?: string;
   expect: ExpectedEvent[];
 }
 
@@ -23,6 +30,16 @@ export interface ExpectedEvent {
   time?: string;
   test?: boolean;
   data: Record<string, unknown>;
+}
+
+/** A case's enrichment as the mapping context carries it; undefined when the case has none. */
+export function caseEnrichment(
+  mappingCase: Pick<MappingCase, 'enrichment' | 'enrichmentFailed'>,
+): MappingEnrichment | undefined {
+  if (mappingCase.enrichmentFailed !== undefined) return { status: 'failed', error: mappingCase.enrichmentFailed };
+  if (mappingCase.enrichment !== undefined)
+    return { status: 'enriched', document: JSON.stringify(mappingCase.enrichment) };
+  return undefined;
 }
 
 export function casesPath(mappingsRoot: string, connector: string, eventType: string): string {
@@ -35,14 +52,15 @@ export function loadCases(mappingsRoot: string, connector: string, eventType: st
   return JSON.parse(readFileSync(path, 'utf8')) as MappingCase[];
 }
 
-/** Every sample of every event, with the case that covers it (undefined when none does). */
+/** Every sample of every event, with the case that covers it as received (undefined when none does). */
 export function samplesWithCases(mappingsRoot: string, connector: ConnectorDefinition) {
   return connector.events.flatMap((event) => {
     const cases = loadCases(mappingsRoot, connector.id, event.type);
     return event.samples.map((sample) => ({
       event: event.type,
       sample,
-      case: cases.find((c) => c.sample === sample),
+      // The sample as it arrives: cases that add an enrichment describe a later step.
+      case: cases.find((c) => c.sample === sample && c.enrichment === undefined && c.enrichmentFailed === undefined),
     }));
   });
 }

@@ -44,6 +44,18 @@ export interface MappingContext {
   receivedAt: Date;
   occurredAt?: Date;
   test: boolean;
+  /** Issue 12: what the enrich step left for this event; absent when the event is not enriched. */
+  enrichment?: MappingEnrichment;
+}
+
+/**
+ * The stored enrichment of an event. `document` is JSON text, parsed in the mapping thread (off the event loop) and
+ * bound as `$enrichment`; a failed enrichment has none, and its canonical events carry the failure instead.
+ */
+export interface MappingEnrichment {
+  status: 'enriched' | 'failed';
+  document?: string;
+  error?: string;
 }
 
 /** The expression's text travels with each task; `key` (a hash of the text) names it in each thread's cache. */
@@ -118,6 +130,7 @@ async function mapBody({ expression, body, context }: MappingTask): Promise<Clou
     );
   }
 
+  const enrichment = parseEnrichment(name, context.enrichment);
   const compiledExpression = compile(expression);
   let result: unknown;
   try {
@@ -127,6 +140,7 @@ async function mapBody({ expression, body, context }: MappingTask): Promise<Clou
       receivedAt: context.receivedAt.toISOString(),
       occurredAt: context.occurredAt?.toISOString(),
       eventId: context.vendorEventId,
+      enrichment,
     });
   } catch (err) {
     throw evaluationError(name, err);
@@ -162,6 +176,32 @@ async function mapBody({ expression, body, context }: MappingTask): Promise<Clou
   return items.map((item, index) => toCloudEvent(name, item, index, context));
 }
 
+/** `$enrichment`: the stored document, held to the same bounds as a body. Undefined when there is none. */
+function parseEnrichment(name: string, enrichment: MappingEnrichment | undefined): unknown {
+  if (enrichment?.status !== 'enriched' || enrichment.document === undefined) return undefined;
+  const bytes = Buffer.byteLength(enrichment.document);
+  if (bytes > MAPPING_LIMITS.maxInputBytes) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Enrichment for mapping ${name} is ${bytes} bytes, above the ${MAPPING_LIMITS.maxInputBytes}-byte limit`,
+    );
+  }
+  if (scanJson(enrichment.document, MAPPING_LIMITS.maxInputDepth).depth > MAPPING_LIMITS.maxInputDepth) {
+    throw new MappingException(
+      MappingErrorCode.Bounds,
+      `Enrichment for mapping ${name} nests deeper than ${MAPPING_LIMITS.maxInputDepth} levels`,
+    );
+  }
+  try {
+    return JSON.parse(enrichment.document) as unknown;
+  } catch (err) {
+    throw new MappingException(
+      MappingErrorCode.Input,
+      `Enrichment for mapping ${name} is not JSON: ${(err as Error).message}`,
+    );
+  }
+}
+
 function toCloudEvent(name: string, item: MappedEvent, index: number, context: MappingContext): CloudEvent {
   const time = item?.time ?? context.occurredAt?.toISOString() ?? context.receivedAt.toISOString();
   const parsedTime = new Date(time);
@@ -180,6 +220,11 @@ function toCloudEvent(name: string, item: MappedEvent, index: number, context: M
     vendoreventtype: context.vendorEventType,
     ...(context.vendorEventId ? { vendoreventid: context.vendorEventId } : {}),
     test: context.test,
+    // Issue 12: extension attributes, only on events whose source enriches: the outcome, and why it failed.
+    ...(context.enrichment ? { enrichment: context.enrichment.status } : {}),
+    ...(context.enrichment?.status === 'failed' && context.enrichment.error
+      ? { enrichmenterror: context.enrichment.error }
+      : {}),
     data: item?.data,
   };
   const problems = validateCloudEvent(event);

@@ -36,6 +36,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Issue 12: vendor API fetches (enriched, retry, failed). */
+  readonly enrichmentAttempts = new Counter({
+    name: 'switchboard_enrichment_attempts_total',
+    help: 'Enrichment fetches by outcome (enriched, retry, failed)',
+    labelNames: ['connector', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Events normalised without their enrichment, by reason code (unauthorized, throttled, timed_out, …). */
+  readonly enrichmentFailed = new Counter({
+    name: 'switchboard_enrichment_failed_total',
+    help: 'Events whose enrichment finally failed, by reason code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
   /** Set from the destination adapters at each scrape (MetricsController). */
   readonly crmQuotaUsed = new Gauge({
     name: 'switchboard_crm_quota_used_ratio',

@@ -30,6 +30,9 @@ const inboundRow = (attempts = 1, latest: NormalizeStart['latest'] = null): Norm
   normalizeAttempts: attempts,
   connector: 'salesask',
   latest,
+  enrichmentStatus: null,
+  enrichment: null,
+  enrichmentError: null,
 });
 
 const event = { id: 'evt_1', type: 'activity.analyzed', subject: 'activity:salesask:r1' } as CloudEvent;

@@ -11,7 +11,7 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
-import { InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
+import { enrichmentOf, InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
 import { MappingUnavailableError } from '../mappings/mapping.pool';
 import { MappingService } from '../mappings/mapping.service';
@@ -88,6 +88,8 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
         receivedAt: inbound.receivedAt,
         occurredAt: inbound.occurredAt ?? undefined,
         test: inbound.test,
+        // Issue 12: the stored enrichment (never fetched here), so re-normalising reuses it.
+        enrichment: enrichmentOf(inbound),
       }));
     } catch (err) {
       if (err instanceof MappingException) return this.fail(inbound, connector, err.message);

@@ -2,6 +2,8 @@
 export enum QueueName {
   Normalize = 'normalize',
   Deliver = 'deliver',
+  /** Issue 12: fetch what an event points to, between commit and normalize. */
+  Enrich = 'enrich',
 }
 
 /** Rows younger than this are left to the process that just enqueued them. */
@@ -15,3 +17,11 @@ export const DESTINATION_BUSY_DELAY_MS = 100;
 export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
 /** How long a job waits in-process for a busy destination's slot before it goes back to the queue (issue 11). */
 export const DESTINATION_WAIT_MS = 50;
+/** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */
+export const ENRICH_LEASE_MARGIN_SECONDS = 10;
+/**
+ * How long an enrich job whose source is at its in-flight cap waits before trying again; doubles per wait. Capped
+ * lower than deliveries': a vendor API answers in tens of milliseconds, and a long wait would idle the source's slots.
+ */
+export const SOURCE_BUSY_DELAY_MS = 50;
+export const SOURCE_BUSY_MAX_DELAY_MS = 500;

@@ -8,13 +8,16 @@ import { IngestModule } from '../ingest/ingest.module';
 import { MappingsModule } from '../mappings/mappings.module';
 import { RoutingModule } from '../routing/routing.module';
 import { SourcesModule } from '../sources/sources.module';
+import { EnrichmentModule } from '../enrichment/enrichment.module';
+import { ConnectorsModule } from '../connectors/connectors.module';
 import { DeliverJob } from './deliver.job';
+import { EnrichJob } from './enrich.job';
 import { NormalizeJob } from './normalize.job';
 import { redisOptions } from './pipeline.queue';
 import { ReconcilerService } from './reconciler.service';
 
 /**
- * The asynchronous half of the pipeline: normalize → route → deliver, and the reconciler. The jobs call the
+ * The asynchronous half of the pipeline: (enrich →) normalize → route → deliver, and the reconciler. The jobs call the
  * owning modules' services, never their tables. Processors exist only in processes with the worker role
  * (HUB_ROLE=worker|all); an api-only process enqueues through PipelineQueue and runs no job.
  *
@@ -26,7 +29,7 @@ import { ReconcilerService } from './reconciler.service';
 export class PipelineModule {
   static forRole(role: HubRole): DynamicModule {
     const workers = role !== 'api';
-    const processors = workers ? [NormalizeJob, DeliverJob] : [];
+    const processors = workers ? [EnrichJob, NormalizeJob, DeliverJob] : [];
     return {
       module: PipelineModule,
       imports: [
@@ -37,6 +40,8 @@ export class PipelineModule {
         CanonicalModule,
         RoutingModule,
         DeliveryModule,
+        ConnectorsModule,
+        EnrichmentModule,
         ...(workers
           ? [
               BullModule.forRootAsync({

@@ -19,6 +19,14 @@ export interface DeliverJobData {
   waits?: number;
 }
 
+export interface EnrichJobData {
+  inboundEventId: string;
+  /** The per-source cap is taken before the row is read. */
+  sourceId: string;
+  /** How often this job already waited for its source to have a free slot. */
+  waits?: number;
+}
+
 /** How long a request waits for Redis to take its jobs before answering anyway (the rows are committed). */
 const ENQUEUE_TIMEOUT_MS = 1000;
 
@@ -32,6 +40,8 @@ const COMMON: JobsOptions = { removeOnComplete: true, removeOnFail: true };
 const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   [QueueName.Normalize]: { ...COMMON, attempts: 8, backoff: { type: 'exponential', delay: 1000 } },
   [QueueName.Deliver]: { ...COMMON, attempts: 1000, backoff: { type: 'custom' } },
+  // Like deliver: the job computes each delay (schedule, Retry-After); Postgres counts the tries that matter.
+  [QueueName.Enrich]: { ...COMMON, attempts: 1000, backoff: { type: 'custom' } },
 };
 
 /**
@@ -88,6 +98,18 @@ export class PipelineQueue {
         data: { deliveryId: id, destinationId } satisfies DeliverJobData,
       })),
       delayMs,
+    );
+  }
+
+  /** Issue 12: events to enrich before they are normalised. */
+  enrich(events: { id: string; sourceId: string }[]): Promise<boolean> {
+    return this.add(
+      QueueName.Enrich,
+      events.map(({ id, sourceId }) => ({
+        name: QueueName.Enrich,
+        id,
+        data: { inboundEventId: id, sourceId } satisfies EnrichJobData,
+      })),
     );
   }
 

@@ -10,13 +10,14 @@ import { ReconcilerService } from './reconciler.service';
 
 describe(ReconcilerService.name, () => {
   let sut: ReconcilerService;
-  const inbound = mockOf<InboundEventService>({ waiting: jest.fn() });
+  const inbound = mockOf<InboundEventService>({ waiting: jest.fn(), enrichmentDue: jest.fn() });
   const deliveries = mockOf<DeliveryService>({ due: jest.fn() });
-  const queue = mockOf<PipelineQueue>({ normalize: jest.fn(), deliver: jest.fn() });
+  const queue = mockOf<PipelineQueue>({ normalize: jest.fn(), deliver: jest.fn(), enrich: jest.fn() });
 
   beforeEach(async () => {
     jest.clearAllMocks();
     inbound.waiting.mockResolvedValue(['in_1', 'in_2']);
+    inbound.enrichmentDue.mockResolvedValue([{ id: 'in_3', sourceId: 'src_1' }]);
     deliveries.due.mockResolvedValue([{ id: 'msg_1', destinationId: 'dst_1' }]);
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -34,7 +35,11 @@ describe(ReconcilerService.name, () => {
   it('hands what Postgres says is owed to the queue, one bulk call per list', async () => {
     queue.normalize.mockResolvedValue(true);
     queue.deliver.mockResolvedValue(true);
-    await expect(sut.reconcile()).resolves.toEqual({ normalize: 2, deliver: 1 });
+    queue.enrich.mockResolvedValue(true);
+    await expect(sut.reconcile()).resolves.toEqual({ normalize: 2, deliver: 1, enrich: 1 });
+    // Issue 12: an event whose fetch Redis lost (flush, restart) is fetched again, not stranded.
+    expect(inbound.enrichmentDue).toHaveBeenCalledWith(RECONCILE_GRACE_SECONDS, 1000);
+    expect(queue.enrich).toHaveBeenCalledWith([{ id: 'in_3', sourceId: 'src_1' }]);
     // Events tried lately are left to the retry already scheduled, so a pass never spins on them.
     expect(inbound.waiting).toHaveBeenCalledWith(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, 1000);
     expect(queue.normalize).toHaveBeenCalledWith(['in_1', 'in_2']);
@@ -44,6 +49,7 @@ describe(ReconcilerService.name, () => {
   it('counts nothing as re-enqueued while Redis refuses the jobs', async () => {
     queue.normalize.mockResolvedValue(false);
     queue.deliver.mockResolvedValue(false);
-    await expect(sut.reconcile()).resolves.toEqual({ normalize: 0, deliver: 0 });
+    queue.enrich.mockResolvedValue(false);
+    await expect(sut.reconcile()).resolves.toEqual({ normalize: 0, deliver: 0, enrich: 0 });
   });
 });

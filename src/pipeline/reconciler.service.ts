@@ -11,7 +11,7 @@ const BATCH = 1000;
 
 /**
  * Postgres is the truth, Redis only schedules (DESIGN §1). At boot and every HUB_RECONCILE_INTERVAL seconds,
- * re-enqueue what Postgres says is owed: inbound events not yet normalised (and not tried lately), deliveries due,
+ * re-enqueue what Postgres says is owed: inbound events whose enrichment is due, events not yet normalised (and not tried lately), deliveries due,
  * and deliveries whose `sending` lease expired (a worker died mid-attempt). Job id = row id, so a job Redis still
  * has is left alone. Each list goes to Redis in one bulk call, so a pass during a Redis outage costs one timeout.
  */
@@ -48,17 +48,25 @@ export class ReconcilerService implements OnApplicationBootstrap {
     if (this.running) return;
     this.running = this.reconcile()
       .then((counts) => {
-        if (counts.normalize || counts.deliver) this.logger.info(counts, 'reconciler re-enqueued work');
+        if (counts.normalize || counts.deliver || counts.enrich)
+          this.logger.info(counts, 'reconciler re-enqueued work');
       })
       .catch((err: Error) => this.logger.warn({ err: err.message }, 'reconcile pass failed'))
       .finally(() => (this.running = undefined));
   }
 
-  async reconcile(): Promise<{ normalize: number; deliver: number }> {
+  async reconcile(): Promise<{ normalize: number; deliver: number; enrich: number }> {
+    // Issue 12: events waiting for a fetch whose next try is due (its lease ran out, or Redis lost its retry).
+    const toEnrich = await this.inbound.enrichmentDue(RECONCILE_GRACE_SECONDS, BATCH);
+    const enriched = await this.queue.enrich(toEnrich);
     const waiting = await this.inbound.waiting(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, BATCH);
     const normalized = await this.queue.normalize(waiting);
     const due = await this.deliveries.due(RECONCILE_GRACE_SECONDS, BATCH);
     const delivered = await this.queue.deliver(due);
-    return { normalize: normalized ? waiting.length : 0, deliver: delivered ? due.length : 0 };
+    return {
+      normalize: normalized ? waiting.length : 0,
+      deliver: delivered ? due.length : 0,
+      enrich: enriched ? toEnrich.length : 0,
+    };
   }
 }

@@ -1,7 +1,52 @@
 import type { EffectiveVerification } from '../connectors/connector.registry';
 import { VerificationView } from '../connectors/connectors.dto';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+/**
+ * Issue 12: the vendor API credential the hub fetches transcripts and recordings with, and where that API is.
+ * The key is write-only (sealed at rest, never shown); `null` removes a field.
+ */
+export class SourceEnrichmentDto {
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'The vendor API key (AskElephant: sent as Bearer; Sales Ask: x-api-key). Write-only; null removes it.',
+    example: 'sk_live_…',
+  })
+  @ValidateIf((_o, value) => value !== null)
+  @IsOptional()
+  @IsString()
+  @Length(1, 4000)
+  apiKey?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description:
+      'The vendor API base URL; defaults to the one the vendor documents (Sales Ask). Required when it documents ' +
+      'none (AskElephant). Private, loopback and link-local targets are refused unless HUB_OUTBOUND_ALLOW lists them.',
+    example: 'https://api.askelephant.ai',
+  })
+  @ValidateIf((_o, value) => value !== null)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  baseUrl?: string | null;
+}
 
 export class CreateSourceDto {
   @ApiProperty({ example: 'AskElephant production' })
@@ -29,6 +74,17 @@ export class CreateSourceDto {
   @IsObject()
   verification?: Record<string, unknown>;
 
+  @ApiPropertyOptional({
+    type: SourceEnrichmentDto,
+    nullable: true,
+    description: 'API credential for enrichment (issue 12); null removes it. Without one, events are not enriched.',
+  })
+  @ValidateIf((_o, value) => value !== null)
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SourceEnrichmentDto)
+  enrichment?: SourceEnrichmentDto | null;
+
   @ApiPropertyOptional({ default: true })
   @IsOptional()
   @IsBoolean()
@@ -37,6 +93,18 @@ export class CreateSourceDto {
 
 /** Everything but the connector may change; each field keeps its create-time validation. */
 export class UpdateSourceDto extends PartialType(OmitType(CreateSourceDto, ['connector'] as const)) {}
+
+/** What the API shows of a source's enrichment: never the key. */
+export class SourceEnrichmentView {
+  @ApiProperty({ description: 'An API key is set: events the connector declares a fetch for are enriched' })
+  configured!: boolean;
+
+  @ApiPropertyOptional({ description: "The base URL fetches go to (the source's, else the vendor's documented one)" })
+  baseUrl?: string;
+
+  @ApiProperty({ type: [String], example: ['recording.processed'], description: 'Vendor events that are enriched' })
+  events!: string[];
+}
 
 /** What the API shows of a source: never its secrets. */
 export class SourceView {
@@ -73,6 +141,12 @@ export class SourceView {
 
   @ApiProperty({ example: 1, description: 'How many secrets are set; their values are write-only' })
   secretsConfigured!: number;
+
+  @ApiProperty({
+    type: SourceEnrichmentView,
+    description: 'Enrichment as far as it may be shown: whether an API key is set, never the key',
+  })
+  enrichment!: SourceEnrichmentView;
 
   @ApiProperty({ example: true })
   enabled!: boolean;

@@ -20,6 +20,14 @@ export class SourceEntity {
   @Column('jsonb', { default: {} })
   verification!: Record<string, unknown>;
 
+  /** Sealed API credential for enrichment (issue 12); null: the source's events are not enriched. Write-only. */
+  @Column('text', { name: 'enrichment_key_sealed', nullable: true })
+  enrichmentKeySealed!: string | null;
+
+  /** The vendor API base URL for enrichment; null: the connector's documented default. */
+  @Column('text', { name: 'enrichment_base_url', nullable: true })
+  enrichmentBaseUrl!: string | null;
+
   @Column('boolean', { default: true })
   enabled!: boolean;
 

@@ -6,6 +6,7 @@ export enum SourceErrorCode {
   UnknownConnector = 'unknown_connector',
   InvalidVerification = 'invalid_verification',
   SecretsNotAccepted = 'secrets_not_accepted',
+  InvalidEnrichment = 'invalid_enrichment',
   Archived = 'source_archived',
   PurgeNotConfirmed = 'purge_not_confirmed',
 }
@@ -18,6 +19,7 @@ export class SourceException extends HubException<SourceErrorCode> {
       case SourceErrorCode.UnknownConnector:
       case SourceErrorCode.InvalidVerification:
       case SourceErrorCode.SecretsNotAccepted:
+      case SourceErrorCode.InvalidEnrichment:
         return HttpStatus.BAD_REQUEST;
       case SourceErrorCode.Archived:
       case SourceErrorCode.PurgeNotConfirmed:

@@ -5,7 +5,17 @@ import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { CreateSourceDto, SourcePurge, SourceView, UpdateSourceDto } from './source.dto';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { checkTarget } from '../outbound/outbound-guard';
+import { headerValueProblem } from '../outbound/outbound-headers';
+import {
+  CreateSourceDto,
+  SourceEnrichmentDto,
+  SourceEnrichmentView,
+  SourcePurge,
+  SourceView,
+  UpdateSourceDto,
+} from './source.dto';
 import { SourceEntity } from './source.entity';
 import { SourceErrorCode, SourceException } from './source.exception';
 
@@ -13,6 +23,13 @@ import { SourceErrorCode, SourceException } from './source.exception';
 export interface LoadedSource {
   entity: SourceEntity;
   secrets: string[];
+}
+
+/** A source's enrichment credential, opened for the enrich step. Never leaves the process. */
+export interface EnrichmentCredential {
+  apiKey: string;
+  /** The source's own base URL; undefined: the connector's documented one. */
+  baseUrl?: string;
 }
 
 @Injectable()
@@ -25,6 +42,7 @@ export class SourceService {
     @InjectRepo(SourceEntity) private readonly sources: Repository<SourceEntity>,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly connectors: ConnectorRegistry,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
   async create(dto: CreateSourceDto): Promise<SourceEntity> {
@@ -41,6 +59,7 @@ export class SourceService {
     const secrets = dto.secrets ?? [];
     const verification = dto.verification ?? {};
     this.assertValid(dto.connector, verification, secrets, dto.secrets);
+    const enrichment = await this.resolveEnrichment(dto.connector, dto.enrichment, { key: null, baseUrl: null });
     return this.sources.save(
       this.sources.create({
         id: randomId('src'),
@@ -48,6 +67,8 @@ export class SourceService {
         connector: dto.connector,
         secretsSealed: this.box.seal(secrets),
         verification,
+        enrichmentKeySealed: enrichment.keySealed,
+        enrichmentBaseUrl: enrichment.baseUrl,
         enabled: dto.enabled ?? true,
       }),
     );
@@ -64,6 +85,14 @@ export class SourceService {
     const secrets = dto.secrets ?? this.box.open<string[]>(source.secretsSealed);
     const verification = dto.verification ?? source.verification;
     this.assertValid(source.connector, verification, secrets, dto.secrets);
+    if (dto.enrichment !== undefined) {
+      const enrichment = await this.resolveEnrichment(source.connector, dto.enrichment, {
+        key: source.enrichmentKeySealed,
+        baseUrl: source.enrichmentBaseUrl,
+      });
+      source.enrichmentKeySealed = enrichment.keySealed;
+      source.enrichmentBaseUrl = enrichment.baseUrl;
+    }
     source.name = dto.name ?? source.name;
     source.enabled = dto.enabled ?? source.enabled;
     source.verification = verification;
@@ -147,6 +176,25 @@ export class SourceService {
     return loaded;
   }
 
+  /** The enrich step's credential, or undefined when the source has none (its events are not enriched). */
+  enrichmentCredential(source: SourceEntity): EnrichmentCredential | undefined {
+    if (!source.enrichmentKeySealed) return undefined;
+    return {
+      apiKey: this.box.open<string>(source.enrichmentKeySealed),
+      ...(source.enrichmentBaseUrl ? { baseUrl: source.enrichmentBaseUrl } : {}),
+    };
+  }
+
+  enrichmentView(source: SourceEntity): SourceEnrichmentView {
+    const declared = this.connectors.find(source.connector)?.enrichment ?? [];
+    const baseUrl = source.enrichmentBaseUrl ?? declared.find((e) => e.baseUrl)?.baseUrl;
+    return {
+      configured: source.enrichmentKeySealed !== null,
+      ...(baseUrl ? { baseUrl } : {}),
+      events: declared.map((e) => e.event),
+    };
+  }
+
   view(source: SourceEntity, baseUrl: string): SourceView {
     return {
       id: source.id,
@@ -159,11 +207,56 @@ export class SourceService {
         source.verification,
       ),
       secretsConfigured: this.box.open<string[]>(source.secretsSealed).length,
+      enrichment: this.enrichmentView(source),
       enabled: source.enabled,
       ...(source.archivedAt ? { archivedAt: source.archivedAt } : {}),
       createdAt: source.createdAt,
       updatedAt: source.updatedAt,
     };
+  }
+
+  /**
+   * The enrichment fields after this request: `null` removes the whole setting or one field, absent keeps it. A key
+   * needs a connector that declares a fetch, and a base URL (the source's, or one the vendor documents); a base URL
+   * is checked like a destination URL (DESIGN §5 safety), so a refused target is a 400 now, not a failed fetch later.
+   */
+  private async resolveEnrichment(
+    connectorId: string,
+    dto: SourceEnrichmentDto | null | undefined,
+    current: { key: string | null; baseUrl: string | null },
+  ): Promise<{ keySealed: string | null; baseUrl: string | null }> {
+    if (dto === undefined) return { keySealed: current.key, baseUrl: current.baseUrl };
+    if (dto === null) return { keySealed: null, baseUrl: null };
+    const connector = this.connectors.get(connectorId);
+    const keySealed =
+      dto.apiKey === undefined ? current.key : dto.apiKey === null ? null : this.box.seal(dto.apiKey.trim());
+    const baseUrl = dto.baseUrl === undefined ? current.baseUrl : (dto.baseUrl?.trim().replace(/\/+$/, '') ?? null);
+    const invalid = (message: string): never => {
+      throw new SourceException(SourceErrorCode.InvalidEnrichment, `enrichment: ${message}`);
+    };
+    if ((keySealed || baseUrl) && !connector.enrichment.length) {
+      invalid(`${connector.name} declares no enrichment in connectors/${connector.id}/connector.yaml`);
+    }
+    if (dto.apiKey !== undefined && dto.apiKey !== null) {
+      if (!dto.apiKey.trim()) invalid('apiKey is empty');
+      // It travels in a request header: refused now rather than failing every fetch later. The value is not echoed.
+      const problem = headerValueProblem(dto.apiKey.trim());
+      if (problem) invalid(`apiKey ${problem}`);
+    }
+    if (baseUrl) {
+      const problem = await checkTarget(baseUrl, this.config.outboundAllow);
+      if (problem) invalid(`baseUrl: ${problem}`);
+    }
+    if (keySealed && !baseUrl) {
+      const undocumented = connector.enrichment.filter((e) => !e.baseUrl).map((e) => e.event);
+      if (undocumented.length) {
+        invalid(
+          `baseUrl is required: ${connector.name} documents no API base URL for ${undocumented.join(', ')}; give ` +
+            'the URL of its API',
+        );
+      }
+    }
+    return { keySealed, baseUrl };
   }
 
   /** `given` are the secrets of this request, if any: only those are refused by a scheme that takes none. */

@@ -17,5 +17,7 @@ export function mockMetrics() {
     normalized: { inc: jest.fn() },
     deliveryAttempts: { inc: jest.fn() },
     deliveryDuration: { observe: jest.fn() },
+    enrichmentAttempts: { inc: jest.fn() },
+    enrichmentFailed: { inc: jest.fn() },
   };
 }

@@ -53,6 +53,7 @@ export class ConnectorsController {
       vendorDoc: connector.vendorDoc,
       verification: verification[0],
       alternativeVerification: verification.slice(1),
+      setup: connector.setup,
       envelope: connector.envelope,
       events: connector.events.map((event) => ({
         type: event.type,

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { ConsoleSessionEntity } from '../auth/console-session.entity';
 import { HubSettingEntity } from '../auth/hub-setting.entity';
 import { CanonicalEventEntity } from '../canonical/canonical-event.entity';
 import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
@@ -14,6 +15,7 @@ import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDest
 import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
+import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 
 export const ENTITIES = [
   SourceEntity,
@@ -24,6 +26,7 @@ export const ENTITIES = [
   DeliveryAttemptEntity,
   HubSettingEntity,
   MappingOverrideEntity,
+  ConsoleSessionEntity,
 ];
 
 export const MIGRATIONS = [
@@ -33,6 +36,7 @@ export const MIGRATIONS = [
   EventRevisions1764748800000,
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
+  ConsoleSessions1765000000000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

@@ -73,6 +73,8 @@ describe('management API e2e', () => {
         if (!template.startsWith('/api/')) continue;
         const path = template.replace(/\{[^}]+\}/g, 'x_AAAAAAAAAAAAAAAAAAAAAA');
         for (const method of Object.keys(operations)) {
+          // Signing in is the one public /api route: it takes the key in its body (console-session.e2e-spec.ts).
+          if (template === '/api/session' && method === 'post') continue;
           if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) found.push([method as Method, path]);
         }
       }

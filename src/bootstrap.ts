@@ -32,6 +32,7 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     abortOnError: false,
   });
+  recordRoutes(app);
   installBodyParsing(app.getHttpAdapter().getInstance());
   rejectNulInUrls(app.getHttpAdapter().getInstance());
   registerConsole(app.getHttpAdapter().getInstance(), config);
@@ -46,9 +47,42 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
         'console session cookie from POST /api/session (then mutating requests also need x-csrf-token).',
     )
     .addBearerAuth()
+    .addCookieAuth(
+      'sb_session',
+      { type: 'apiKey', in: 'cookie', description: 'Console session (POST /api/session)' },
+      'session',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
   return app;
+}
+
+/** One route as Fastify registered it: the method and the URL pattern (`/api/sources/:id`). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
+const ROUTES = new WeakMap<NestFastifyApplication, RegisteredRoute[]>();
+
+/**
+ * Every route the HTTP server really serves, recorded by Fastify's onRoute hook as Nest (and the Swagger module)
+ * register them. The route-walk test proves auth and documentation over this list, so a new controller is
+ * covered without being named anywhere. Filled once the app is initialised (listen or init).
+ */
+export function registeredRoutes(app: NestFastifyApplication): readonly RegisteredRoute[] {
+  return ROUTES.get(app) ?? [];
+}
+
+function recordRoutes(app: NestFastifyApplication): void {
+  const routes: RegisteredRoute[] = [];
+  ROUTES.set(app, routes);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
 }
 
 /** The worker role needs no HTTP server: an application context runs the queue workers and reconciler. */

@@ -1,10 +1,13 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiErrors } from '../common/error-response.dto';
 import { canonicalCatalogue } from './canonical-schema';
+import { CanonicalTypeView } from './canonical.dto';
 
 @ApiTags('canonical')
 @ApiBearerAuth()
+@ApiErrors(401)
 @UseGuards(ApiKeyGuard)
 @Controller('api/canonical')
 export class CanonicalController {
@@ -16,17 +19,8 @@ export class CanonicalController {
     summary: 'Every canonical event type with the JSON Schema (draft-07) of its data',
     description: 'Generated from the validator the pipeline runs; destination eventTypes globs must match these.',
   })
-  @ApiOkResponse({
-    schema: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { type: { type: 'string' }, entity: { type: 'string' }, schema: { type: 'object' } },
-      },
-      example: [{ type: 'contact.created', entity: 'Contact', schema: { type: 'object', required: ['id'] } }],
-    },
-  })
-  list() {
+  @ApiOkResponse({ type: [CanonicalTypeView] })
+  list(): CanonicalTypeView[] {
     return this.catalogue;
   }
 }

@@ -5,16 +5,9 @@ import { ROOT_LOGGER } from './logger';
 import { HubException } from './hub.exception';
 import { correlationIdOf } from './correlation';
 import { isDatabaseUnavailable } from './database-unavailable';
+import { ErrorResponse } from './error-response.dto';
 import { loggableUrl } from './source-fingerprint';
 import { MetricsService } from '../metrics/metrics.service';
-
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  correlationId: string;
-  details?: Record<string, unknown>;
-}
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -67,7 +60,7 @@ export class HubExceptionFilter implements ExceptionFilter {
         'request failed',
       );
     }
-    const body: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message, correlationId };
+    const body: ErrorResponse = { statusCode: status, error: REASONS[status] ?? 'Error', message, correlationId };
     if (exception instanceof HubException && exception.details) body.details = exception.details;
     const response = ctx.getResponse();
     const raw = response.raw ?? response;

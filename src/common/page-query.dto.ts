@@ -18,3 +18,6 @@ export class PageQueryDto {
   @Max(500)
   limit = 50;
 }
+
+/** How every paged answer describes its cursor. */
+export const NEXT_CURSOR = 'Pass back as `cursor` for the next page; absent on the last page';

@@ -1,12 +1,15 @@
 import { Controller, Get, NotFoundException, Param, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiErrors } from '../common/error-response.dto';
 import { ConnectorDefinition } from './connector';
 import { ConnectorRegistry } from './connector.registry';
 import { VERIFIERS } from './connector.registry';
+import { ConnectorSampleView, ConnectorView } from './connectors.dto';
 
 @ApiTags('connectors')
 @ApiBearerAuth()
+@ApiErrors(401)
 @UseGuards(ApiKeyGuard)
 @Controller('api/connectors')
 export class ConnectorsController {
@@ -14,18 +17,29 @@ export class ConnectorsController {
 
   /** Each connector with its events and what a source needs: scheme, headers the vendor sends, secrets. */
   @Get()
-  list() {
+  @ApiOperation({
+    summary: 'Every connector with its events and what a source needs',
+    description: 'The verification scheme, the headers the vendor sends, and the secrets a source must be given.',
+  })
+  @ApiOkResponse({ type: [ConnectorView] })
+  list(): ConnectorView[] {
     return this.connectors.list().map((connector) => this.describe(connector));
   }
 
   @Get(':id')
-  get(@Param('id') id: string) {
+  @ApiOperation({ summary: 'One connector with its events and what a source needs' })
+  @ApiOkResponse({ type: ConnectorView })
+  @ApiErrors({ 404: 'No such connector' })
+  get(@Param('id') id: string): ConnectorView {
     return this.describe(this.find(id));
   }
 
   /** The doc-faithful sample payloads, one or more per vendor event. */
   @Get(':id/samples')
-  samples(@Param('id') id: string) {
+  @ApiOperation({ summary: 'The sample payloads of a connector, one or more per vendor event, from its vendor docs' })
+  @ApiOkResponse({ type: [ConnectorSampleView] })
+  @ApiErrors({ 404: 'No such connector' })
+  samples(@Param('id') id: string): ConnectorSampleView[] {
     const connector = this.find(id);
     return connector.events.flatMap((event) =>
       event.samples.map((file) => ({
@@ -42,7 +56,7 @@ export class ConnectorsController {
     return connector;
   }
 
-  private describe(connector: ConnectorDefinition) {
+  private describe(connector: ConnectorDefinition): ConnectorView {
     const verification = this.connectors.schemesOf(connector).map((scheme) => {
       const overrides = scheme === connector.verification.scheme ? {} : { scheme };
       return VERIFIERS[scheme].describe(this.connectors.settingsFor(connector, overrides));

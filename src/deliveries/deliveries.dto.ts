@@ -2,8 +2,10 @@ import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swag
 import { PageQueryDto } from '../common/page-query.dto';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { AttemptOutcome } from '../delivery/delivery-attempt.entity';
 import { DeliveryStatus } from '../delivery/delivery.entity';
-import { FINAL_STATUSES } from '../delivery/delivery.service';
+import { AttemptView, DeliverySummary, FINAL_STATUSES } from '../delivery/delivery.service';
+import { NEXT_CURSOR } from '../common/page-query.dto';
 
 export const DELIVERY_STATUSES: DeliveryStatus[] = ['pending', 'sending', 'retrying', ...FINAL_STATUSES];
 
@@ -51,6 +53,62 @@ export class BulkRetryDto extends DeliveryFilterDto {
 }
 
 export class BulkRetryResult {
-  @ApiProperty({ description: 'Deliveries sent back to pending and enqueued' })
+  @ApiProperty({ example: 12, description: 'Deliveries sent back to pending and enqueued' })
   retried!: number;
+}
+
+const ATTEMPT_OUTCOMES: AttemptOutcome[] = ['succeeded', 'retry', 'failed', 'exhausted', 'superseded', 'unchanged'];
+
+/** One delivery attempt as stored, the destination's answer included. */
+export class DeliveryAttemptView implements AttemptView {
+  @ApiProperty({ example: 1 }) attempt!: number;
+  @ApiProperty({ example: '2026-12-01T10:15:02.117Z' }) startedAt!: string;
+  @ApiProperty({ example: 84 }) durationMs!: number;
+  @ApiProperty({ type: Number, nullable: true, example: 500 }) statusCode!: number | null;
+  @ApiProperty({ enum: ATTEMPT_OUTCOMES, example: 'retry' }) outcome!: AttemptOutcome;
+  @ApiProperty({ type: String, nullable: true, example: 'HTTP 500' }) error!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '{"error":"database is locked"}',
+    description: 'What the destination answered (capped at 16 KiB)',
+  })
+  responseBody!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-12-01T10:15:07.201Z',
+    description: 'When the next try is due',
+  })
+  nextAttemptAt!: string | null;
+}
+
+/** A delivery: one canonical event to one destination. */
+export class DeliveryView implements DeliverySummary {
+  @ApiProperty({ example: 'msg_2Wc9KxT4mQ8vN1bR7sLpYe' }) id!: string;
+  @ApiProperty({ example: 'dst_4HcN8pQz1VbR7xKm2TwYsL' }) destinationId!: string;
+  @ApiProperty({ example: 'evt_6PzM3kW9qT2xV8nB4cRjLh' }) canonicalEventId!: string;
+  @ApiProperty({ enum: DELIVERY_STATUSES, example: 'retrying' }) status!: DeliveryStatus;
+  @ApiProperty({ example: 1, description: 'Attempts made so far' }) attempts!: number;
+  @ApiProperty({ type: Date, nullable: true }) nextAttemptAt!: Date | null;
+  @ApiProperty({ type: String, nullable: true, example: 'HTTP 500' }) lastError!: string | null;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}
+
+export class DeliveryDetailView extends DeliveryView {
+  @ApiProperty({ type: [DeliveryAttemptView], description: 'Every attempt, oldest first' })
+  attempts_log!: DeliveryAttemptView[];
+}
+
+export class DeliveryPage {
+  @ApiProperty({ type: [DeliveryView] }) items!: DeliveryView[];
+
+  @ApiPropertyOptional({
+    example: 'WyIyMDI2LTEyLTAxVDEwOjE1OjAyLjExNzAwMFoiLCJtc2dfMldjOUt4VDRtUTh2TjFiUjdzTHBZZSJd',
+    description: NEXT_CURSOR,
+  })
+  nextCursor?: string;
 }

@@ -1,12 +1,21 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ArchivedQuery, PurgeQuery } from '../common/archive-query.dto';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiErrors, BODY_ERRORS } from '../common/error-response.dto';
 import { CreateDestinationDto, DestinationPurge, DestinationView, UpdateDestinationDto } from './destination.dto';
 import { DestinationService } from './destination.service';
 
 @ApiTags('destinations')
 @ApiBearerAuth()
+@ApiErrors(401, 503)
 @UseGuards(ApiKeyGuard)
 @Controller('api/destinations')
 export class DestinationController {
@@ -14,6 +23,16 @@ export class DestinationController {
 
   /** The answer carries the signing secret: the only time it is shown. */
   @Post()
+  @ApiOperation({
+    summary: 'Create a webhook or CRM destination; the answer shows its signing secret, the only time it is shown',
+    description:
+      'Each eventTypes glob must match a type of GET /api/canonical; a webhook url must be allowed by ' +
+      'HUB_OUTBOUND_ALLOW. CRM tokens in config are write-only.',
+  })
+  @ApiCreatedResponse({ type: DestinationView })
+  @ApiErrors(...BODY_ERRORS, {
+    400: 'Invalid field, url refused, eventTypes matching no canonical type, bad filter, headers or config',
+  })
   async create(@Body() dto: CreateDestinationDto): Promise<DestinationView> {
     const { entity, secret } = await this.destinations.create(dto);
     return this.destinations.view(entity, secret);
@@ -21,16 +40,27 @@ export class DestinationController {
 
   @Get()
   @ApiOperation({ summary: 'List destinations (deleted ones only with ?archived=true)' })
+  @ApiOkResponse({ type: [DestinationView] })
+  @ApiErrors(400)
   async list(@Query() query: ArchivedQuery): Promise<DestinationView[]> {
     return (await this.destinations.list(query.archived)).map((d) => this.destinations.view(d));
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One destination (archived ones too); secrets are never shown' })
+  @ApiOkResponse({ type: DestinationView })
+  @ApiErrors({ 404: 'No such destination' })
   async get(@Param('id') id: string): Promise<DestinationView> {
     return this.destinations.view(await this.destinations.get(id));
   }
 
   @Patch(':id')
+  @ApiOperation({
+    summary: 'Change a destination; status "active" re-enables one disabled by a 410',
+    description: 'Every field given is validated as on create.',
+  })
+  @ApiOkResponse({ type: DestinationView })
+  @ApiErrors(...BODY_ERRORS, { 404: 'No such destination', 409: 'The destination is archived' })
   async update(@Param('id') id: string, @Body() dto: UpdateDestinationDto): Promise<DestinationView> {
     return this.destinations.view(await this.destinations.update(id, dto));
   }
@@ -38,6 +68,11 @@ export class DestinationController {
   /** Issues a new secret; the previous one keeps signing for 24 h so receivers can roll over. */
   @Post(':id/rotate-secret')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Issue a new signing secret; the previous one keeps signing for 24 h so receivers can roll over',
+  })
+  @ApiOkResponse({ type: DestinationView, description: 'The destination with its new secret, shown this once' })
+  @ApiErrors({ 404: 'No such destination' })
   async rotate(@Param('id') id: string): Promise<DestinationView> {
     const { entity, secret } = await this.destinations.rotateSecret(id);
     return this.destinations.view(entity, secret);
@@ -48,6 +83,8 @@ export class DestinationController {
   @ApiOperation({
     summary: 'Delete (archive) a destination: it receives nothing more; its deliveries and attempts stay readable',
   })
+  @ApiNoContentResponse({ description: 'Archived' })
+  @ApiErrors({ 404: 'No such destination' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.destinations.archive(id);
   }
@@ -60,6 +97,10 @@ export class DestinationController {
       'A destination with deliveries answers 409 with what would be deleted until called with ?confirm=true.',
   })
   @ApiOkResponse({ type: DestinationPurge })
+  @ApiErrors(400, {
+    404: 'No such destination',
+    409: 'It has deliveries and ?confirm=true was not given (says what would go)',
+  })
   purge(@Param('id') id: string, @Query() query: PurgeQuery): Promise<DestinationPurge> {
     return this.destinations.purge(id, query.confirm ?? false);
   }

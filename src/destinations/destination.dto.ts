@@ -120,35 +120,81 @@ export class UpdateDestinationDto {
   status?: 'active' | 'disabled';
 }
 
-export interface DestinationView {
-  id: string;
-  name: string;
-  type: string;
+/** What the API shows of a destination: never a secret, except the signing secret in the create and rotate answers. */
+export class DestinationView {
+  @ApiProperty({ example: 'dst_4HcN8pQz1VbR7xKm2TwYsL' })
+  id!: string;
+
+  @ApiProperty({ example: 'Data warehouse' })
+  name!: string;
+
+  @ApiProperty({ enum: DESTINATION_TYPES, example: 'webhook' })
+  type!: string;
+
+  @ApiPropertyOptional({ example: 'https://example.com/hooks/switchboard', description: 'Webhook destinations' })
   url?: string;
+
   /** CRM destinations: the config without its secrets. */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { baseUrl: 'https://api.hubapi.com', externalIdProperty: 'switchboard_external_id' },
+    description: 'CRM destinations: the config without its secrets',
+  })
   config?: Record<string, unknown>;
+
   /** CRM destinations: which secret config keys are set (their values are write-only). */
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['token'],
+    description: 'CRM destinations: secret keys that are set',
+  })
   configSecrets?: string[];
-  eventTypes: string[];
+
+  @ApiProperty({ type: [String], example: ['activity.*'] })
+  eventTypes!: string[];
+
   /** Header names only: values are write-only. */
-  headers: string[];
+  @ApiProperty({ type: [String], example: ['x-team'], description: 'Extra header names; values are write-only' })
+  headers!: string[];
+
+  @ApiPropertyOptional({ example: 'data.direction = "inbound"', description: 'JSONata over the CloudEvent' })
   filter?: string;
-  includeTest: boolean;
+
+  @ApiProperty({ example: false, description: 'Receives test events' })
+  includeTest!: boolean;
+
+  @ApiPropertyOptional({ type: [Number], example: [0, 5, 300], description: 'Seconds between attempts' })
   retrySchedule?: number[];
-  status: string;
+
+  @ApiProperty({ enum: ['active', 'disabled'], example: 'active' })
+  status!: string;
+
+  @ApiPropertyOptional({
+    example: '410 Gone from https://example.com/hooks/switchboard',
+    description: 'Why it is disabled',
+  })
   disabledReason?: string;
+
   /** When it was deleted: an archived destination keeps its deliveries and receives nothing. */
+  @ApiPropertyOptional({ description: 'When it was deleted (archived): it receives nothing, its deliveries stay' })
   archivedAt?: Date;
-  createdAt: Date;
-  updatedAt: Date;
+
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+
   /** Only in the creation and rotation answers. */
+  @ApiPropertyOptional({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description: 'The signing secret: only in the create and rotate-secret answers, never again',
+  })
   secret?: string;
 }
 
 /** What a destination purge deleted for good. */
 export class DestinationPurge {
-  @ApiProperty() id!: string;
-  @ApiProperty() purged!: true;
+  @ApiProperty({ example: 'dst_4HcN8pQz1VbR7xKm2TwYsL' }) id!: string;
+  @ApiProperty({ example: true }) purged!: true;
   @ApiProperty({ example: { deliveries: 24, attempts: 30, ledgerEntries: 3 } })
   deleted!: { deliveries: number; attempts: number; ledgerEntries: number };
 }

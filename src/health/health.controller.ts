@@ -1,9 +1,10 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { withTimeout } from '../common/with-timeout';
+import { HealthView } from './health.dto';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { PipelineQueue } from '../pipeline/pipeline.queue';
 
@@ -21,7 +22,14 @@ export class HealthController {
 
   /** 503 keeps Terminus's body ({status, info, error, details}) so ops see which dependency is down. */
   @Get()
-  @HealthCheck()
+  // Terminus's own schema is replaced by HealthView below; noCache must be restated, it is only a default.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Liveness for load balancers: database and Redis reachable (no API key)',
+    description: 'Also reports CRM quotas per destination under info.destinations; a spent quota is not unhealthy.',
+  })
+  @ApiOkResponse({ type: HealthView, description: 'Database and Redis answer' })
+  @ApiServiceUnavailableResponse({ type: HealthView, description: 'A dependency is down: error says which' })
   async check(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
       return await this.health.check([

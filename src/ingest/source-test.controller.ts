@@ -1,8 +1,17 @@
 import { BadRequestException, Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiErrors, BODY_ERRORS } from '../common/error-response.dto';
 import { ConnectorRegistry } from '../connectors/connector.registry';
+import { SourceTestResult } from '../sources/source.dto';
 import { SourceService } from '../sources/source.service';
 import { IngestService } from './ingest.service';
 
@@ -22,6 +31,7 @@ export class SourceTestDto {
 
 @ApiTags('sources')
 @ApiBearerAuth()
+@ApiErrors(401, 503)
 @UseGuards(ApiKeyGuard)
 @Controller('api/sources')
 export class SourceTestController {
@@ -34,7 +44,13 @@ export class SourceTestController {
   /** Runs the connector's sample for `event` through the full pipeline with test: true (destinations opt in). */
   @Post(':id/test')
   @HttpCode(202)
-  async test(@Param('id') id: string, @Body() dto: SourceTestDto) {
+  @ApiOperation({
+    summary: 'Send a connector sample through the full pipeline as a test event (test: true)',
+    description: 'Only destinations with includeTest receive it. The event is in GET /api/events like any other.',
+  })
+  @ApiAcceptedResponse({ type: SourceTestResult })
+  @ApiErrors(...BODY_ERRORS, { 400: 'The connector has no such event or sample', 404: 'No such source' })
+  async test(@Param('id') id: string, @Body() dto: SourceTestDto): Promise<SourceTestResult> {
     const source = await this.sources.getEntity(id);
     const connector = this.connectors.get(source.connector);
     const event = connector.events.find((e) => e.type === dto.event);

@@ -1,13 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiErrors, BODY_ERRORS } from '../common/error-response.dto';
 import { MappingAdminService } from './mapping-admin.service';
 import {
   DryRunMappingDto,
@@ -21,6 +15,7 @@ import {
 
 @ApiTags('mappings')
 @ApiBearerAuth()
+@ApiErrors(401, 503)
 @UseGuards(ApiKeyGuard)
 @Controller('api/mappings')
 export class MappingController {
@@ -38,8 +33,12 @@ export class MappingController {
   @ApiOperation({
     summary: 'Map a payload or a stored inbound event with the mapping in effect or a candidate; changes nothing',
   })
-  @ApiOkResponse({ type: PreviewView })
-  @ApiUnprocessableEntityResponse({ description: 'The candidate does not compile (details: position)' })
+  @ApiOkResponse({ type: PreviewView, description: 'A mapping that fails at run time answers 200 with its errors' })
+  @ApiErrors(...BODY_ERRORS, {
+    400: 'Invalid field, both or neither of payload and inboundEventId, or an event of another type',
+    404: 'No such connector, event type or inbound event',
+    422: 'The candidate does not compile (details: position)',
+  })
   async preview(@Body() dto: PreviewMappingDto): Promise<PreviewView> {
     return this.admin.preview(dto);
   }
@@ -47,7 +46,7 @@ export class MappingController {
   @Get(':connector/:eventType')
   @ApiOperation({ summary: 'One inbound mapping: the text in effect and every stored override version' })
   @ApiOkResponse({ type: MappingDetailView })
-  @ApiNotFoundResponse({ description: 'No such connector or event type' })
+  @ApiErrors({ 404: 'No such connector or event type' })
   async detail(
     @Param('connector') connector: string,
     @Param('eventType') eventType: string,
@@ -60,8 +59,9 @@ export class MappingController {
     summary: 'Store a new override version, checked against the samples and cases; in effect everywhere within seconds',
   })
   @ApiOkResponse({ type: MappingDetailView })
-  @ApiUnprocessableEntityResponse({
-    description: 'Does not compile (details: position) or fails canonical validation (details: failing paths)',
+  @ApiErrors(...BODY_ERRORS, {
+    404: 'No such connector or event type',
+    422: 'Does not compile (details: position) or fails canonical validation (details: failing paths)',
   })
   async save(
     @Param('connector') connector: string,
@@ -74,6 +74,7 @@ export class MappingController {
   @Delete(':connector/:eventType')
   @ApiOperation({ summary: 'Revert to the file; every stored version stays' })
   @ApiOkResponse({ type: MappingDetailView })
+  @ApiErrors({ 404: 'No such connector or event type' })
   async revert(
     @Param('connector') connector: string,
     @Param('eventType') eventType: string,
@@ -85,7 +86,7 @@ export class MappingController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Put a stored override version back in effect' })
   @ApiOkResponse({ type: MappingDetailView })
-  @ApiNotFoundResponse({ description: 'No such version' })
+  @ApiErrors({ 400: 'version is not an integer', 404: 'No such connector, event type or version' })
   async restore(
     @Param('connector') connector: string,
     @Param('eventType') eventType: string,
@@ -101,7 +102,10 @@ export class MappingController {
       'Run a candidate over the newest real events of the type: pass/fail counts and a field diff; changes nothing',
   })
   @ApiOkResponse({ type: DryRunView })
-  @ApiUnprocessableEntityResponse({ description: 'The candidate does not compile (details: position)' })
+  @ApiErrors(...BODY_ERRORS, {
+    404: 'No such connector or event type',
+    422: 'The candidate does not compile (details: position)',
+  })
   async dryRun(
     @Param('connector') connector: string,
     @Param('eventType') eventType: string,

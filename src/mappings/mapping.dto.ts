@@ -126,10 +126,27 @@ export class PreviewView {
   durationMs!: number;
 }
 
+/** A field's value in a diff: any JSON value. */
+const JSON_VALUE = {
+  oneOf: [
+    { type: 'object' as const, additionalProperties: true },
+    { type: 'array' as const, items: {} },
+    { type: 'string' as const },
+    { type: 'number' as const },
+    { type: 'boolean' as const },
+  ],
+};
+
 export class FieldDiffView {
   @ApiProperty({ example: '[0].data.title' }) path!: string;
-  @ApiPropertyOptional({ description: 'Stored value (absent: no such field)' }) before?: unknown;
-  @ApiPropertyOptional({ description: 'Candidate value (absent: no such field)' }) after?: unknown;
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'Stored value (absent: no such field)', example: 'Call' })
+  before?: unknown;
+  @ApiPropertyOptional({
+    ...JSON_VALUE,
+    description: 'Candidate value (absent: no such field)',
+    example: 'Call with Jane',
+  })
+  after?: unknown;
 }
 
 export class DryRunEventView {

@@ -1,9 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { MetricsService } from './metrics.service';
 
-@ApiExcludeController()
+@ApiTags('metrics')
 @Controller('metrics')
 export class MetricsController {
   constructor(
@@ -13,6 +13,17 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4')
+  @ApiOperation({
+    summary: 'Prometheus metrics in the text exposition format (no API key)',
+    description: 'Ingest outcomes and rejections, queue, delivery and CRM quota series of this process.',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    schema: {
+      type: 'string',
+      example: 'switchboard_ingest_total{connector="askelephant",outcome="accepted",reason=""} 42\n',
+    },
+  })
   scrape(): Promise<string> {
     for (const adapter of this.adapters.all()) {
       for (const [destination, quota] of Object.entries(adapter.health?.() ?? {})) {

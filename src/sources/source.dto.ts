@@ -1,4 +1,5 @@
 import type { EffectiveVerification } from '../connectors/connector.registry';
+import { VerificationView } from '../connectors/connectors.dto';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 
@@ -38,27 +39,65 @@ export class CreateSourceDto {
 export class UpdateSourceDto extends PartialType(OmitType(CreateSourceDto, ['connector'] as const)) {}
 
 /** What the API shows of a source: never its secrets. */
-export interface SourceView {
-  id: string;
-  name: string;
-  connector: string;
-  url: string;
+export class SourceView {
+  @ApiProperty({ example: 'src_7Qk2mVbN4xHs9TzR1wLcPd' })
+  id!: string;
+
+  @ApiProperty({ example: 'AskElephant production' })
+  name!: string;
+
+  @ApiProperty({ example: 'askelephant' })
+  connector!: string;
+
+  @ApiProperty({
+    example: 'https://hub.example.com/hooks/src_7Qk2mVbN4xHs9TzR1wLcPd',
+    description: 'Where the vendor posts',
+  })
+  url!: string;
+
   /** The source's own overrides, as given. */
-  verification: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { toleranceSeconds: 600 },
+    description: 'The overrides as given',
+  })
+  verification!: Record<string, unknown>;
+
   /** What ingest really checks: connector defaults with the overrides on top. */
-  effectiveVerification: EffectiveVerification;
-  secretsConfigured: number;
-  enabled: boolean;
+  @ApiProperty({
+    type: VerificationView,
+    description: 'What ingest checks: connector defaults with the overrides on top',
+  })
+  effectiveVerification!: EffectiveVerification;
+
+  @ApiProperty({ example: 1, description: 'How many secrets are set; their values are write-only' })
+  secretsConfigured!: number;
+
+  @ApiProperty({ example: true })
+  enabled!: boolean;
+
   /** When it was deleted: an archived source keeps its history and accepts nothing. */
+  @ApiPropertyOptional({ description: 'When it was deleted (archived): it accepts nothing, its history stays' })
   archivedAt?: Date;
-  createdAt: Date;
-  updatedAt: Date;
+
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}
+
+/** What `POST /api/sources/:id/test` started: a test event going through the full pipeline. */
+export class SourceTestResult {
+  @ApiProperty({ example: 'in_3JbqYw7N0cVx2RkT9mLs4a', description: 'The inbound event (GET /api/events/:id)' })
+  id!: string;
+  @ApiProperty({ example: 'v1.engagement.updated' }) event!: string;
+  @ApiProperty({ example: 'v1.engagement.updated.json' }) sample!: string;
+  @ApiProperty({ example: true }) test!: true;
 }
 
 /** What a purge deleted for good. */
 export class SourcePurge {
-  @ApiProperty() id!: string;
-  @ApiProperty() purged!: true;
+  @ApiProperty({ example: 'src_7Qk2mVbN4xHs9TzR1wLcPd' }) id!: string;
+  @ApiProperty({ example: true }) purged!: true;
   @ApiProperty({ example: { events: 12, canonicalEvents: 12, deliveries: 24, attempts: 30 } })
   deleted!: { events: number; canonicalEvents: number; deliveries: number; attempts: number };
 }

@@ -26,7 +26,7 @@ describe('console in Chromium', () => {
   const BROKEN_MAPPING = FILE_MAPPING.replace(
     '$id := $string(data.lead_id);',
     '$id := data.source = "facebook" or $not($exists(data.source)) ? $string(data.lead_id) : ' +
-      '$error("unknown lead source " & data.source);',
+      '$error("unknown lead source");',
   );
   const signingSecret = 'asan-signing-secret-0123456789';
   let hookUrl = '';

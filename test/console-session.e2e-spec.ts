@@ -186,6 +186,9 @@ describe('console static files e2e', () => {
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toMatch(/https?:|\*/);
+      expect(csp).toMatch(/style-src-elem 'self' 'nonce-[^']+'/);
+      // Only style attributes may be inline; scripts and style elements never.
+      expect(csp.replace("style-src-attr 'unsafe-inline'", '')).not.toContain('unsafe');
       const nonce = nonceOf(csp)!;
       expect(response.text).toContain(`content="${nonce}"`);
       expect(response.text).not.toContain('__CSP_NONCE__');

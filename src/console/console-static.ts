@@ -13,8 +13,8 @@ const NONCE_PLACEHOLDER = '__CSP_NONCE__';
 
 /**
  * Strict headers for every console response. Scripts only from the hub itself, nothing from a CDN (the console
- * works offline). Styles from the hub, plus the `<style>` elements CodeMirror mounts, which carry the per-response
- * nonce (EditorView.cspNonce). No framing, no referrer, nothing sniffed.
+ * works offline). Style sheets from the hub, plus the `<style>` elements CodeMirror mounts, which carry the
+ * per-response nonce (EditorView.cspNonce). No framing, no referrer, nothing sniffed.
  */
 export function consoleSecurityHeaders(nonce: string): Record<string, string> {
   return {
@@ -22,6 +22,10 @@ export function consoleSecurityHeaders(nonce: string): Record<string, string> {
       "default-src 'none'",
       "script-src 'self'",
       `style-src 'self' 'nonce-${nonce}'`,
+      `style-src-elem 'self' 'nonce-${nonce}'`,
+      // Style attributes only (they cannot run script): Chromium's own contenteditable editing writes them when
+      // text replaces a selection in the editor, and blocking them only fills the console with reports.
+      "style-src-attr 'unsafe-inline'",
       "img-src 'self' data:",
       "font-src 'self'",
       "connect-src 'self'",

@@ -12,7 +12,14 @@ import { Link } from '../../router';
 /** Grouped failures, each with its bulk action (retry or re-normalise), a confirmation and progress. */
 export function IssuesPage({ focusId }: { focusId?: string }) {
   const issues = useIssues();
-  const groups = issues.data?.groups;
+  // Groups whose action ran stay on the page until it is left, so their progress stays readable after the group
+  // stops failing (and so leaves GET /api/issues).
+  const [acted, setActed] = useState<Map<string, IssueGroup>>(new Map());
+  const current = issues.data?.groups;
+  const groups = current && [
+    ...current,
+    ...[...acted.values()].filter((group) => !current.some((g) => g.id === group.id)),
+  ];
   // The focused group (a link from the overview) goes first, so it is on page 1.
   const ordered =
     focusId && groups ? [...groups].sort((a, b) => Number(b.id === focusId) - Number(a.id === focusId)) : groups;
@@ -25,12 +32,17 @@ export function IssuesPage({ focusId }: { focusId?: string }) {
       </p>
       <ErrorNote error={issues.error} />
       {groups?.length === 0 && <p>No open issues.</p>}
-      {focusId && groups && !groups.some((g) => g.id === focusId) && (
+      {focusId && current && !groups?.some((g) => g.id === focusId) && (
         <p role="status">That issue group has nothing failing any more.</p>
       )}
       <ul className="cards">
         {paged.items.map((group) => (
-          <IssueCard key={group.id} group={group} focused={group.id === focusId} />
+          <IssueCard
+            key={group.id}
+            group={group}
+            focused={group.id === focusId}
+            onActed={() => setActed((map) => new Map(map).set(group.id, group))}
+          />
         ))}
       </ul>
       <ListPager paged={paged} label="Issue groups" />
@@ -38,7 +50,7 @@ export function IssuesPage({ focusId }: { focusId?: string }) {
   );
 }
 
-function IssueCard({ group, focused }: { group: IssueGroup; focused: boolean }) {
+function IssueCard({ group, focused, onActed }: { group: IssueGroup; focused: boolean; onActed: () => void }) {
   const queryClient = useQueryClient();
   const ref = useRef<HTMLLIElement>(null);
   const [started, setStarted] = useState<{ kind: string; count: number }>();
@@ -47,7 +59,10 @@ function IssueCard({ group, focused }: { group: IssueGroup; focused: boolean }) 
   }, [focused]);
   const action = useMutation({
     mutationFn: () => post<{ kind: string; count: number }>(`/api/issues/${enc(group.id)}/action`),
-    onSuccess: (result) => setStarted(result),
+    onSuccess: (result) => {
+      onActed();
+      setStarted(result);
+    },
   });
   // Progress: how much of the group has stopped failing since the action started (404: all of it).
   const progress = useQuery({

@@ -79,7 +79,7 @@ describe('playground live preview', () => {
     expect(output).not.toContain('"title": "first"');
   });
 
-  it("shows a compile error with the position the API reports, as an alert", async () => {
+  it('shows a compile error with the position the API reports, as an alert', async () => {
     fetchMock.mockResolvedValue(
       json(422, {
         statusCode: 422,

@@ -10,10 +10,12 @@ import { DestinationsModule } from './destinations/destinations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { IssuesModule } from './issues/issues.module';
 import { LifecycleService } from './lifecycle.service';
 import { OutboundModule } from './outbound/outbound.module';
 import { RetentionModule } from './retention/retention.module';
 import { SourcesModule } from './sources/sources.module';
+import { StatsModule } from './stats/stats.module';
 import { HubConfig } from './config/hub-config';
 
 @Module({})
@@ -34,6 +36,8 @@ export class AppModule {
         EventsModule,
         RetentionModule,
         DeliveriesModule,
+        IssuesModule,
+        StatsModule,
         HealthModule,
       ],
       providers: [LifecycleService],

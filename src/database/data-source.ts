@@ -7,6 +7,7 @@ import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { InboundEventEntity } from '../ingest/inbound-event.entity';
+import { VerificationRejectionEntity } from '../ingest/verification-rejection.entity';
 import { MappingOverrideEntity } from '../mappings/mapping-override.entity';
 import { SourceEntity } from '../sources/source.entity';
 import { Initial1763942400000 } from './migrations/1763942400000-Initial';
@@ -15,6 +16,7 @@ import { CrmDestinations1764662400000 } from './migrations/1764662400000-CrmDest
 import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRevisions';
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
+import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-IssuesAndRejections';
 import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 
 export const ENTITIES = [
@@ -27,6 +29,7 @@ export const ENTITIES = [
   HubSettingEntity,
   MappingOverrideEntity,
   ConsoleSessionEntity,
+  VerificationRejectionEntity,
 ];
 
 export const MIGRATIONS = [
@@ -36,6 +39,7 @@ export const MIGRATIONS = [
   EventRevisions1764748800000,
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
+  IssuesAndRejections1764900000000,
   ConsoleSessions1765000000000,
 ];
 

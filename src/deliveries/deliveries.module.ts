@@ -8,5 +8,6 @@ import { DeliveriesService } from './deliveries.service';
   imports: [DeliveryModule],
   controllers: [DeliveriesController],
   providers: [DeliveriesService],
+  exports: [DeliveriesService],
 })
 export class DeliveriesModule {}

@@ -63,4 +63,15 @@ export class DeliveriesService {
     await this.queue.deliver(retried);
     return { retried: retried.length };
   }
+
+  /**
+   * These deliveries, those of them in one of `statuses`, back to pending and enqueued: the bulk retry of an issues
+   * group (GET /api/issues), whose members the caller picked by id.
+   */
+  async retryIds(ids: string[], statuses: DeliveryStatus[] = BULK_RETRY_DEFAULT_STATUSES): Promise<number> {
+    if (!ids.length) return 0;
+    const retried = await this.deliveries.retry({ ids }, ids.length, statuses);
+    await this.queue.deliver(retried);
+    return retried.length;
+  }
 }

@@ -200,6 +200,61 @@ export class DeliveryService {
       [canonicalEventIds, reason],
     );
   }
+  /**
+   * Issue 9: deliveries failing now, grouped by destination, status and error code. Failing now: failed or
+   * exhausted (a retried one is pending again) and of its event's newest revision (a correction re-normalised since
+   * replaced it). Served by the partial index delivery_failing.
+   */
+  async failingGroups(): Promise<FailingDeliveryGroup[]> {
+    return this.dataSource.query(
+      `WITH failing AS (${FAILING_SQL})
+       SELECT destination_id AS "destinationId", status, code, count(*)::int AS count,
+              min(updated_at) AS "firstSeenAt", max(updated_at) AS "lastSeenAt",
+              (array_agg(id ORDER BY updated_at DESC, id DESC))[1:5] AS "sampleIds"
+       FROM failing
+       GROUP BY destination_id, status, code
+       ORDER BY max(updated_at) DESC`,
+      [null, null],
+    );
+  }
+
+  /** The ids of one failing group, oldest first (what a bulk retry of the group sends back). */
+  async failingIds(key: FailingDeliveryKey, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH failing AS (${FAILING_SQL})
+       SELECT id FROM failing WHERE code = $3 ORDER BY updated_at, id LIMIT $4`,
+      [key.destinationId, key.status, key.code, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Final outcomes per destination per hour bucket from `from` (bucket 0), by when the attempt was made: attempts
+   * that succeeded, and attempts that ended the delivery failed or exhausted. Index delivery_attempt_started.
+   */
+  async hourlyOutcomes(
+    from: Date,
+    buckets: number,
+  ): Promise<{ destinationId: string; delivered: number[]; failed: number[] }[]> {
+    return this.dataSource.query(
+      `WITH hit AS (
+         SELECT d.destination_id, floor(extract(epoch FROM a.started_at - $1::timestamptz) / 3600)::int AS n,
+                count(*) FILTER (WHERE a.outcome = 'succeeded')::int AS delivered,
+                count(*) FILTER (WHERE a.outcome IN ('failed', 'exhausted'))::int AS failed
+         FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id
+         WHERE a.started_at >= $1 AND a.started_at < $1::timestamptz + make_interval(hours => $2)
+           AND a.outcome IN ('succeeded', 'failed', 'exhausted')
+         GROUP BY 1, 2)
+       SELECT k.destination_id AS "destinationId",
+              array_agg(coalesce(hit.delivered, 0) ORDER BY b.n) AS delivered,
+              array_agg(coalesce(hit.failed, 0) ORDER BY b.n) AS failed
+       FROM (SELECT DISTINCT destination_id FROM hit) k
+       CROSS JOIN generate_series(0, $2 - 1) AS b(n)
+       LEFT JOIN hit ON hit.destination_id = k.destination_id AND hit.n = b.n
+       GROUP BY k.destination_id`,
+      [from, buckets],
+    );
+  }
 }
 
 /** States a delivery ends in; only these can be retried or replayed. */
@@ -280,3 +335,43 @@ function filterSql(filter: DeliveryFilter): { where: string[]; params: unknown[]
   if (filter.to) add((p) => `created_at < ${p}`, filter.to);
   return { where, params };
 }
+
+/** One failing group (issue 9): `code` is the CRM error code and HTTP status, or what stood for them. */
+export interface FailingDeliveryKey {
+  destinationId: string;
+  status: 'failed' | 'exhausted';
+  code: string;
+}
+
+export interface FailingDeliveryGroup extends FailingDeliveryKey {
+  count: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  sampleIds: string[];
+}
+
+/**
+ * The code a failure is grouped by, from the last error and the last attempt's HTTP status: a CRM's error code
+ * (`HTTP 400 VALIDATION_ERROR`, `REQUIRED_FIELD_MISSING`), else the HTTP status (`HTTP 502`), else a network error
+ * code (`ECONNREFUSED`), else the error text with its numbers blanked (`timed out after N ms`).
+ */
+const FAILURE_CODE_SQL = String.raw`CASE
+    WHEN d.last_error ~ '\m[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\M'
+      THEN concat_ws(' ', 'HTTP ' || last.status_code,
+                     substring(d.last_error FROM '\m([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])\M'))
+    WHEN last.status_code IS NOT NULL THEN 'HTTP ' || last.status_code
+    WHEN d.last_error ~ '\mE[A-Z]{3,}\M' THEN substring(d.last_error FROM '\m(E[A-Z]{3,})\M')
+    ELSE left(regexp_replace(coalesce(d.last_error, 'unknown error'), '[0-9]+', 'N', 'g'), 80)
+  END`;
+
+/** Failed or exhausted deliveries of their event's newest revision, with their code; $1/$2 narrow by destination and status. */
+const FAILING_SQL = `
+  SELECT d.id, d.destination_id, d.status, d.updated_at, ${FAILURE_CODE_SQL} AS code
+  FROM delivery d
+  JOIN canonical_event c ON c.id = d.canonical_event_id
+  LEFT JOIN LATERAL (SELECT a.status_code FROM delivery_attempt a WHERE a.delivery_id = d.id
+                     ORDER BY a.attempt_no DESC, a.id DESC LIMIT 1) last ON true
+  WHERE d.status IN ('failed', 'exhausted')
+    AND ($1::text IS NULL OR d.destination_id = $1) AND ($2::text IS NULL OR d.status = $2)
+    AND NOT EXISTS (SELECT 1 FROM canonical_event n
+                    WHERE n.inbound_event_id = c.inbound_event_id AND n.revision > c.revision)`;

@@ -21,5 +21,6 @@ import { EventsService } from './events.service';
   ],
   controllers: [EventsController],
   providers: [EventsService],
+  exports: [EventsService],
 })
 export class EventsModule {}

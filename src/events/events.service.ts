@@ -107,6 +107,17 @@ export class EventsService {
   }
 
   /**
+   * Many events through the current mapping again, as renormalize does for one: the bulk re-normalise of an issues
+   * group. Events whose payload retention purged are left out. Returns how many were sent back.
+   */
+  async renormalizeMany(ids: string[]): Promise<number> {
+    if (!ids.length) return 0;
+    const reopened = await this.inbound.reopenMany(ids);
+    await this.queue.normalize(reopened);
+    return reopened.length;
+  }
+
+  /**
    * The newest revision's canonical events, delivered again: finished deliveries go back to pending, and a
    * destination that matches now but had no delivery gets one. Deliveries still on their way are left alone.
    */

@@ -172,6 +172,71 @@ export class InboundEventService {
   }
 
   /**
+   * Sends many events back to be normalised again (the issues bulk re-normalise); purged ones cannot be and are
+   * left out. Returns the ids reopened.
+   */
+  async reopenMany(ids: string[]): Promise<string[]> {
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
+      `UPDATE inbound_event SET status = 'received', error = NULL, normalize_attempts = 0
+       WHERE id = ANY($1::text[]) AND purged_at IS NULL RETURNING id`,
+      [ids],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Issue 9: events that failed normalisation (payload still there, so re-normalising can fix them), grouped by
+   * connector, vendor event type and reason, the reason with ids, times and counts blanked so that one bug is one
+   * group. Served by the partial index inbound_event_failed.
+   */
+  async failedGroups(): Promise<FailedEventGroup[]> {
+    return this.dataSource.query(
+      `WITH failed AS (${FAILED_SQL})
+       SELECT connector, event_type AS "eventType", reason, count(*)::int AS count,
+              min(seen_at) AS "firstSeenAt", max(seen_at) AS "lastSeenAt",
+              (array_agg(id ORDER BY seen_at DESC, id DESC))[1:5] AS "sampleIds"
+       FROM failed
+       GROUP BY connector, event_type, reason
+       ORDER BY max(seen_at) DESC`,
+      [null, null],
+    );
+  }
+
+  /** The ids of one failed group, oldest first. */
+  async failedIds(key: FailedEventKey, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH failed AS (${FAILED_SQL}) SELECT id FROM failed WHERE reason = $3 ORDER BY seen_at, id LIMIT $4`,
+      [key.connector, key.eventType, key.reason, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Per connector per hour bucket from `from` (bucket 0): events stored, and of those the ones that failed
+   * normalisation. Index inbound_event_log (received_at).
+   */
+  async hourlyByConnector(
+    from: Date,
+    buckets: number,
+  ): Promise<{ connector: string; accepted: number[]; failed: number[] }[]> {
+    return this.dataSource.query(
+      `WITH hit AS (
+         SELECT s.connector, floor(extract(epoch FROM i.received_at - $1::timestamptz) / 3600)::int AS n,
+                count(*)::int AS accepted, count(*) FILTER (WHERE i.status = 'failed')::int AS failed
+         FROM inbound_event i JOIN source s ON s.id = i.source_id
+         WHERE i.received_at >= $1 AND i.received_at < $1::timestamptz + make_interval(hours => $2)
+         GROUP BY 1, 2)
+       SELECT k.connector, array_agg(coalesce(hit.accepted, 0) ORDER BY b.n) AS accepted,
+              array_agg(coalesce(hit.failed, 0) ORDER BY b.n) AS failed
+       FROM (SELECT DISTINCT connector FROM hit) k
+       CROSS JOIN generate_series(0, $2 - 1) AS b(n)
+       LEFT JOIN hit ON hit.connector = k.connector AND hit.n = b.n
+       GROUP BY k.connector`,
+      [from, buckets],
+    );
+  }
+
+  /**
    * Retention: empties the body and headers of at most `limit` events received before `cutoff` and stamps
    * `purged_at`; the row stays (status, ids, dedup key, canonical output, deliveries). Events still waiting for
    * normalisation keep their payload. SKIP LOCKED: a row a worker holds is left for the next pass, never waited on.
@@ -187,3 +252,46 @@ export class InboundEventService {
     return affected;
   }
 }
+
+/** One group of normalisation failures (issue 9). */
+export interface FailedEventKey {
+  connector: string;
+  eventType: string;
+  /** The failure reason, normalised (REASON_SQL). */
+  reason: string;
+}
+
+export interface FailedEventGroup extends FailedEventKey {
+  count: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  sampleIds: string[];
+}
+
+/**
+ * The reason a failed event is grouped by: its error with what differs between events of the same bug blanked —
+ * an override's version in the mapping name, quoted values with a digit in them (`Unable to cast value to a number:
+ * "1.2M"`), hub ids, UUIDs, ISO times, emails, output and array indexes, and numbers of 4 digits or more (vendor
+ * ids, byte counts).
+ */
+const REASON_SQL = String.raw`left(
+  regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+  regexp_replace(
+    coalesce(i.error, 'unknown error'),
+    '@[0-9]+\M', '', 'g'),
+    '"[^"]*[0-9][^"]*"', '"…"', 'g'),
+    '\m(in|evt|msg|src|dst|rej|t)_[0-9A-Za-z]+', '<id>', 'g'),
+    '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
+    '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?', '<time>', 'g'),
+    '[^\s"'']+@[^\s"'']+\.[A-Za-z]+', '<email>', 'g'),
+    '(#|\[)[0-9]+', '\1n', 'g'),
+    '\m[0-9]{4,}\M', 'N', 'g'),
+  300)`;
+
+/** Failed, unpurged events with connector, type, normalised reason; $1/$2 narrow by connector and type. */
+const FAILED_SQL = `
+  SELECT i.id, s.connector, i.vendor_event_type AS event_type, ${REASON_SQL} AS reason,
+         coalesce(i.last_attempt_at, i.received_at) AS seen_at
+  FROM inbound_event i JOIN source s ON s.id = i.source_id
+  WHERE i.status = 'failed' AND i.purged_at IS NULL
+    AND ($1::text IS NULL OR s.connector = $1) AND ($2::text IS NULL OR i.vendor_event_type = $2)`;

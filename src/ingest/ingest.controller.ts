@@ -9,6 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { correlationIdOf } from '../common/correlation';
 import { ApiErrors } from '../common/error-response.dto';
 import { IngestAccepted, IngestDuplicate } from './ingest.dto';
 import { IngestResult, IngestService } from './ingest.service';
@@ -63,6 +64,7 @@ export class IngestController {
       rawBody: req.body as Buffer | undefined,
       headers: req.headers,
       remoteAddress: req.ip,
+      correlationId: correlationIdOf(req),
     });
     if (result.duplicate) {
       reply.status(200);

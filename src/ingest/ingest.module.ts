@@ -6,12 +6,13 @@ import { InboundEventService } from './inbound-event.service';
 import { IngestService } from './ingest.service';
 import { SourceLookupMiddleware } from './source-lookup.middleware';
 import { SourceTestController } from './source-test.controller';
+import { VerificationRejectionService } from './verification-rejection.service';
 
 @Module({
   imports: [ConnectorsModule, SourcesModule],
   controllers: [IngestController, SourceTestController],
-  providers: [IngestService, InboundEventService, SourceLookupMiddleware],
-  exports: [IngestService, InboundEventService],
+  providers: [IngestService, InboundEventService, VerificationRejectionService, SourceLookupMiddleware],
+  exports: [IngestService, InboundEventService, VerificationRejectionService],
 })
 export class IngestModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

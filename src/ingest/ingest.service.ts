@@ -13,11 +13,14 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PipelineQueue } from '../pipeline/pipeline.queue';
 import { LoadedSource } from '../sources/source.service';
 import { IngestErrorCode, IngestException } from './ingest.exception';
+import { VerificationRejectionService } from './verification-rejection.service';
 
 export interface IngestRequest {
   rawBody: Buffer | undefined;
   headers: IncomingHttpHeaders;
   remoteAddress: string;
+  /** Recorded with a rejection, so ops can find the request in the logs. */
+  correlationId?: string;
 }
 
 export interface IngestResult {
@@ -35,6 +38,7 @@ export class IngestService {
     private readonly connectors: ConnectorRegistry,
     private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
+    private readonly rejections: VerificationRejectionService,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -44,13 +48,23 @@ export class IngestService {
    */
   async receive(source: LoadedSource, request: IngestRequest): Promise<IngestResult> {
     const connector = this.connectors.get(source.entity.connector);
-    const reject = (code: IngestErrorCode, message: string): never => {
+    /** `reason` is the verifier's finer code (bad_signature, stale_timestamp, …) where there is one. */
+    const reject = (code: IngestErrorCode, message: string, reason: string = code): never => {
       this.metrics.ingested.inc({ connector: connector.id, outcome: 'rejected', reason: code });
       this.logger.info(
         { source: sourceFingerprint(source.entity.id), connector: connector.id, reason: code },
         `rejected: ${message}`,
       );
-      throw new IngestException(code, message);
+      const rejection = new IngestException(code, message);
+      // Issue 9: counted per source for GET /api/issues. Not awaited, never throws: the answer stays the same.
+      void this.rejections.record({
+        sourceId: source.entity.id,
+        status: rejection.status,
+        reason,
+        message,
+        correlationId: request.correlationId,
+      });
+      throw rejection;
     };
 
     if (!isJsonContentType(request.headers['content-type'])) {
@@ -68,7 +82,7 @@ export class IngestService {
       });
     } catch (err) {
       if (!(err instanceof VerificationError)) throw err;
-      reject(IngestErrorCode.VerificationFailed, err.message);
+      reject(IngestErrorCode.VerificationFailed, err.message, err.reason);
     }
 
     let body: unknown;

@@ -5,6 +5,7 @@ import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { InboundEventService } from '../ingest/inbound-event.service';
+import { VerificationRejectionService } from '../ingest/verification-rejection.service';
 
 /** Rows per statement: each statement is its own short transaction, so no lock is held for long. */
 export const RETENTION_BATCH = 500;
@@ -18,13 +19,15 @@ export interface RetentionPass {
   payloads: number;
   /** Delivery attempts deleted. */
   attempts: number;
+  /** Verification rejections deleted (GET /api/issues shows only the last 24 h of them anyway). */
+  rejections: number;
   /** UPDATE/DELETE statements run (each one batch, each its own transaction). */
   statements: number;
 }
 
 /**
  * Keeps the database from growing for ever (issue 9): raw payloads and delivery attempts older than
- * HUB_RETENTION_DAYS are purged. "Payload purged" means the inbound event's `body` becomes empty bytes and its
+ * HUB_RETENTION_DAYS are purged, and so are verification rejections. "Payload purged" means the inbound event's `body` becomes empty bytes and its
  * `headers` `{}`, with `purged_at` set: the row stays, so counts, the dedup key (a vendor retry is still a
  * duplicate), status, canonical events and deliveries remain. Attempts are deleted; their delivery keeps its status,
  * attempt count and last error.
@@ -42,6 +45,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     private readonly inbound: InboundEventService,
     private readonly deliveries: DeliveryService,
+    private readonly rejections: VerificationRejectionService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -64,7 +68,9 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     if (this.running) return;
     this.running = this.purge()
       .then((pass) => {
-        if (pass.payloads || pass.attempts) this.logger.info(pass, 'retention purged old payloads and attempts');
+        if (pass.payloads || pass.attempts || pass.rejections) {
+          this.logger.info(pass, 'retention purged old payloads, attempts and rejections');
+        }
       })
       .catch((err: Error) => this.logger.warn({ err: err.message }, 'retention pass failed'))
       .finally(() => (this.running = undefined));
@@ -73,9 +79,10 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   /** One pass: everything older than the retention period, batch after batch. */
   async purge(now = new Date(), batchSize = RETENTION_BATCH): Promise<RetentionPass> {
     const cutoff = new Date(now.getTime() - this.config.retentionDays * DAY_MS);
-    const pass: RetentionPass = { payloads: 0, attempts: 0, statements: 0 };
+    const pass: RetentionPass = { payloads: 0, attempts: 0, rejections: 0, statements: 0 };
     pass.payloads = await this.inBatches(pass, () => this.inbound.purgePayloads(cutoff, batchSize), batchSize);
     pass.attempts = await this.inBatches(pass, () => this.deliveries.purgeAttempts(cutoff, batchSize), batchSize);
+    pass.rejections = await this.inBatches(pass, () => this.rejections.purge(cutoff, batchSize), batchSize);
     return pass;
   }
 

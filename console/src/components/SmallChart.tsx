@@ -33,11 +33,11 @@ export function SmallChart({
     const chart = new uPlot(
       {
         width: 280,
-        height: 110,
+        height: 130,
         legend: { show: false },
         cursor: { show: false },
         axes: [
-          { stroke: '#444', grid: { show: false }, ticks: { show: false }, size: 24, font: '10px sans-serif' },
+          { stroke: '#444', grid: { show: false }, ticks: { show: false }, size: 36, font: '10px sans-serif' },
           { stroke: '#444', grid: { stroke: '#e5e5e5' }, size: 32, font: '10px sans-serif' },
         ],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },

@@ -227,7 +227,7 @@ describe('management API e2e', () => {
       expect(patched.body).not.toHaveProperty('secret');
       const reactivated = await hub.api().patch(`/api/destinations/${id}`).send({ status: 'active' }).expect(200);
       expect(reactivated.body.status).toBe('active');
-      expect(reactivated.body).not.toHaveProperty('disabledReason');
+      expect(reactivated.body).toMatchObject({ disabledReason: null, disabledAt: null });
 
       const rotated = await hub.api().post(`/api/destinations/${id}/rotate-secret`).expect(200);
       expect(rotated.body.secret).toMatch(/^whsec_/);

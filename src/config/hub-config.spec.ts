@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_RETRY_SCHEDULE, loadConfig } from './hub-config';
+import { ConfigError, DEFAULT_DESTINATION_DISABLE_AFTER_MS, DEFAULT_RETRY_SCHEDULE, loadConfig } from './hub-config';
 
 /** The ConfigError thrown for env, or a failure when none is thrown. */
 function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
@@ -31,6 +31,7 @@ describe(loadConfig.name, () => {
       role: 'all',
       reconcileIntervalSeconds: 15,
       retentionDays: 30,
+      destinationDisableAfterMs: 5 * 24 * 3600 * 1000,
       retryScheduleSeconds: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
       outboundAllow: [],
       logLevel: 'info',
@@ -40,6 +41,7 @@ describe(loadConfig.name, () => {
     expect(sut.encryptionKey).toBeUndefined();
     expect(sut.publicUrl).toBeUndefined();
     expect(DEFAULT_RETRY_SCHEDULE).toEqual(sut.retryScheduleSeconds);
+    expect(DEFAULT_DESTINATION_DISABLE_AFTER_MS).toBe(sut.destinationDisableAfterMs);
   });
 
   it.each([
@@ -53,6 +55,10 @@ describe(loadConfig.name, () => {
     ['DATABASE_URL', 'mysql://x'],
     ['HUB_RETENTION_DAYS', '0'],
     ['HUB_RETENTION_DAYS', 'forever'],
+    ['HUB_DESTINATION_DISABLE_AFTER', '5 days'],
+    ['HUB_DESTINATION_DISABLE_AFTER', '-1'],
+    ['HUB_DESTINATION_DISABLE_AFTER', '2w'],
+    ['HUB_DESTINATION_DISABLE_AFTER', '366d'],
   ])('rejects %s=%s with a ConfigError naming only that variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toMatch(/^Invalid configuration:\n/);
@@ -136,5 +142,18 @@ describe(loadConfig.name, () => {
 
   it('reads HUB_RETENTION_DAYS', () => {
     expect(loadConfig({ HUB_RETENTION_DAYS: '7' }).retentionDays).toBe(7);
+  });
+
+  it.each([
+    ['120', 120 * 3600_000],
+    ['1.5', 1.5 * 3600_000],
+    ['5d', 5 * 86_400_000],
+    ['36h', 36 * 3600_000],
+    ['90m', 90 * 60_000],
+    [' 30 s ', 30_000],
+    ['1500ms', 1500],
+    ['0', 0],
+  ])('reads HUB_DESTINATION_DISABLE_AFTER=%s (hours when bare, 0 turns it off)', (value, ms) => {
+    expect(loadConfig({ HUB_DESTINATION_DISABLE_AFTER: value }).destinationDisableAfterMs).toBe(ms);
   });
 });

@@ -14,10 +14,24 @@ import {
 } from 'class-validator';
 import * as ipaddr from 'ipaddr.js';
 
+/** A destination failing this long with nothing but exhausted deliveries is disabled (issue 9). */
+export const DEFAULT_DESTINATION_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
+
 /** Standard Webhooks retry schedule (DESIGN §5): immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
 export const DEFAULT_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
 
 export type HubRole = 'api' | 'worker' | 'all';
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 } as const;
+const MAX_DISABLE_AFTER_MS = 365 * UNIT_MS.d;
+
+/** `5d`, `36h`, `90m`, `30s`, `500ms`, or a bare number in `bareUnit`, in milliseconds. */
+export function parseDuration(value: string, bareUnit: keyof typeof UNIT_MS): number {
+  const match = DURATION.exec(value.trim());
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Math.round(Number(match[1]) * UNIT_MS[(match[2] as keyof typeof UNIT_MS | undefined) ?? bareUnit]);
+}
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
@@ -117,6 +131,14 @@ class HubEnvironment {
   @Max(3650)
   HUB_RETENTION_DAYS = 30;
 
+  /**
+   * Hours (`120`) or a duration (`5d`, `36h`, `90m`, `30s`); `0` turns auto-disable off. Hours when bare, since the
+   * window is about days of failure and an hour is the smallest span ops would pick by hand.
+   */
+  @Transform(trimmed)
+  @Matches(DURATION, { message: 'must be hours (e.g. 120) or a duration like 5d, 36h, 90m or 30s; 0 turns it off' })
+  HUB_DESTINATION_DISABLE_AFTER = '5d';
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
   HUB_PUBLIC_URL?: string;
@@ -165,6 +187,11 @@ export interface HubConfig {
   normalizeConcurrency: number;
   /** Days raw payloads and delivery attempts are kept (src/retention/retention.service.ts). */
   retentionDays: number;
+  /**
+   * A destination whose deliveries were only exhausted for this long is disabled (destination-health.service.ts);
+   * 0: never.
+   */
+  destinationDisableAfterMs: number;
   publicUrl?: string;
   /** Lifetime of a console session, from sign-in. */
   sessionTtlSeconds: number;
@@ -194,6 +221,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       problems.push(`HUB_OUTBOUND_ALLOW: "${cidr}" is not a CIDR (e.g. 127.0.0.0/8, ::1/128)`);
     }
   }
+  if (DURATION.test(raw.HUB_DESTINATION_DISABLE_AFTER)) {
+    const ms = parseDuration(raw.HUB_DESTINATION_DISABLE_AFTER, 'h');
+    if (ms > MAX_DISABLE_AFTER_MS) problems.push('HUB_DESTINATION_DISABLE_AFTER: must be at most 365 days');
+  }
   const retryScheduleSeconds = raw.HUB_RETRY_SCHEDULE
     ? raw.HUB_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()))
     : DEFAULT_RETRY_SCHEDULE;
@@ -220,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     destinationConcurrency: raw.HUB_DESTINATION_CONCURRENCY,
     normalizeConcurrency: raw.HUB_NORMALIZE_CONCURRENCY,
     retentionDays: raw.HUB_RETENTION_DAYS,
+    destinationDisableAfterMs: parseDuration(raw.HUB_DESTINATION_DISABLE_AFTER, 'h'),
     publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),
     sessionTtlSeconds: raw.HUB_SESSION_HOURS * 3600,
     consoleDir: raw.HUB_CONSOLE_DIR,

@@ -17,6 +17,7 @@ import { EventRevisions1764748800000 } from './migrations/1764748800000-EventRev
 import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-ArchiveAndRetention';
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-IssuesAndRejections';
+import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
 import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 
 export const ENTITIES = [
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   ArchiveAndRetention1764800000000,
   MappingOverrides1764835200000,
   IssuesAndRejections1764900000000,
+  DestinationHealth1764950000000,
   ConsoleSessions1765000000000,
 ];
 

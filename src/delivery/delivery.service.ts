@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { CloudEvent } from '../canonical/cloud-event';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
 
@@ -192,6 +193,117 @@ export class DeliveryService {
     return rows;
   }
 
+  /**
+   * Health figures of each destination, in one statement. Every part is an index step or range on delivery_health
+   * (destination, status, updated_at): finished deliveries of the window, the backlog, the newest success, and the
+   * newest failed attempt (a `retrying` delivery's updated_at is its last failed attempt; exhausted and failed ones
+   * end there). Each count is its own index-only scan: one count with OR-ed conditions would read the table. The
+   * backlog counts `sending` too: it is a pending or retrying delivery mid-attempt.
+   */
+  async health(destinationIds: string[], windowStart: Date): Promise<DeliveryHealthRow[]> {
+    if (!destinationIds.length) return [];
+    return this.dataSource.query(
+      `SELECT d.id AS "destinationId", c.delivered, c.failed, c.backlog, s.at AS "lastSuccessAt",
+              f.at AS "lastFailureAt", f.error AS "lastError"
+       FROM unnest($1::text[]) AS d(id)
+       CROSS JOIN LATERAL (
+         SELECT (SELECT count(*) FROM delivery
+                 WHERE destination_id = d.id AND status = 'succeeded' AND updated_at >= $2)::int AS delivered,
+                (SELECT count(*) FROM delivery
+                 WHERE destination_id = d.id AND status IN ('failed', 'exhausted') AND updated_at >= $2)::int AS failed,
+                (SELECT count(*) FROM delivery
+                 WHERE destination_id = d.id AND status IN ('pending', 'retrying', 'sending'))::int AS backlog) c
+       CROSS JOIN LATERAL (
+         SELECT max(updated_at) AS at FROM delivery WHERE destination_id = d.id AND status = 'succeeded') s
+       LEFT JOIN LATERAL (
+         SELECT last.updated_at AS at, last.last_error AS error
+         FROM unnest(ARRAY['retrying', 'failed', 'exhausted']) AS failing(status)
+         CROSS JOIN LATERAL (
+           SELECT updated_at, last_error FROM delivery WHERE destination_id = d.id AND status = failing.status
+           ORDER BY updated_at DESC LIMIT 1) last
+         ORDER BY last.updated_at DESC LIMIT 1) f ON true`,
+      [destinationIds, windowStart],
+    );
+  }
+
+  /**
+   * Of these destinations, those that have delivered nothing since `windowStart` while failing: at least one
+   * delivery ended exhausted since their last success (ever) and since they were last re-enabled, and the first of
+   * those is older than `windowStart`. Index steps on delivery_health only.
+   */
+  async failingThroughout(
+    destinations: { id: string; enabledSince: Date | null }[],
+    windowStart: Date,
+  ): Promise<FailingDestination[]> {
+    if (!destinations.length) return [];
+    return this.dataSource.query(
+      `SELECT d.id AS "destinationId", s.at AS "lastSuccessAt", e.at AS "failingSince", l.last_error AS "lastError"
+       FROM unnest($1::text[], $2::timestamptz[]) AS d(id, enabled_since)
+       CROSS JOIN LATERAL (
+         SELECT max(updated_at) AS at FROM delivery WHERE destination_id = d.id AND status = 'succeeded') s
+       CROSS JOIN LATERAL (
+         SELECT updated_at AS at FROM delivery
+         WHERE destination_id = d.id AND status = 'exhausted'
+           AND updated_at > greatest(s.at, d.enabled_since, '-infinity'::timestamptz)
+         ORDER BY updated_at LIMIT 1) e
+       CROSS JOIN LATERAL (
+         SELECT last_error FROM delivery WHERE destination_id = d.id AND status = 'exhausted'
+         ORDER BY updated_at DESC LIMIT 1) l
+       WHERE e.at <= $3`,
+      [destinations.map((d) => d.id), destinations.map((d) => d.enabledSince), windowStart],
+    );
+  }
+
+  /**
+   * What a destination missed while disabled, [since, until): canonical events created then that it never got a
+   * delivery of (the newest revision of each, of the given types, test events only when it takes them), plus the
+   * deliveries it was owed that ended failed because it was disabled (retryCutOff).
+   */
+  async countMissed(scope: MissedScope): Promise<number> {
+    const { where, params } = missedSql(scope);
+    params.push(DESTINATION_DISABLED);
+    const [row]: { count: number }[] = await this.dataSource.query(
+      `SELECT (SELECT count(*) FROM canonical_event c WHERE ${where})::int
+            + (SELECT count(*) FROM delivery WHERE ${CUT_OFF} AND last_error = $${params.length})::int AS count`,
+      params,
+    );
+    return row.count;
+  }
+
+  /**
+   * The other half of what a destination missed: deliveries it was still owed when it was disabled, which ended
+   * `failed` (DESTINATION_DISABLED) while it was. Sends up to `limit` of them back to `pending`, due now, as a manual
+   * retry does; returns what the caller enqueues. A second call finds them no longer failed.
+   */
+  async retryCutOff(scope: MissedScope, limit: number): Promise<{ id: string; destinationId: string }[]> {
+    const [rows]: [{ id: string; destinationId: string }[], number] = await this.dataSource.query(
+      `UPDATE delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL, retry_base = attempts,
+           updated_at = now()
+       WHERE id IN (SELECT id FROM delivery WHERE ${CUT_OFF} AND last_error = $4
+                    ORDER BY updated_at LIMIT $5 FOR UPDATE SKIP LOCKED)
+       RETURNING id, destination_id AS "destinationId"`,
+      [scope.destinationId, scope.since, scope.until, DESTINATION_DISABLED, limit],
+    );
+    return rows;
+  }
+
+  /** The missed events themselves, oldest first, one page after `after` (keyset on created_at, id). */
+  async missedPage(scope: MissedScope, after: MissedPosition | undefined, limit: number): Promise<MissedEvent[]> {
+    const { where, params } = missedSql(scope);
+    const clauses = [where];
+    if (after) {
+      params.push(after.createdAt, after.id);
+      clauses.push(`(c.created_at, c.id) > ($${params.length - 1}::timestamptz, $${params.length})`);
+    }
+    params.push(limit);
+    return this.dataSource.query(
+      `SELECT c.id, c.event, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdAt"
+       FROM canonical_event c WHERE ${clauses.join(' AND ')}
+       ORDER BY c.created_at, c.id LIMIT $${params.length}`,
+      params,
+    );
+  }
+
   /** Re-normalise wrote a newer revision: deliveries of the old one that have not gone out yet never will. */
   async supersedeWaiting(manager: EntityManager, canonicalEventIds: string[], reason: string): Promise<void> {
     await manager.query(
@@ -256,6 +368,67 @@ export class DeliveryService {
     );
   }
 }
+
+export interface DeliveryHealthRow {
+  destinationId: string;
+  /** Deliveries that succeeded in the window. */
+  delivered: number;
+  /** Deliveries that ended failed or exhausted in the window. */
+  failed: number;
+  /** Deliveries owed an attempt: pending, retrying, or mid-attempt. */
+  backlog: number;
+  lastSuccessAt: Date | null;
+  /** When the newest failed attempt was recorded (retrying, failed or exhausted). */
+  lastFailureAt: Date | null;
+  /** That attempt's error, as stored (callers summarise and redact it before showing it). */
+  lastError: string | null;
+}
+
+export interface FailingDestination {
+  destinationId: string;
+  lastSuccessAt: Date | null;
+  /** When the first delivery since the last success ended exhausted. */
+  failingSince: Date;
+  lastError: string | null;
+}
+
+/** Which canonical events a destination missed: created in [since, until), of these types, test ones or not. */
+export interface MissedScope {
+  destinationId: string;
+  types: string[];
+  includeTest: boolean;
+  since: Date;
+  until: Date;
+}
+
+export interface MissedPosition {
+  /** created_at with microseconds, as Postgres text. */
+  createdAt: string;
+  id: string;
+}
+
+export interface MissedEvent extends MissedPosition {
+  event: CloudEvent;
+}
+
+/** Deliveries of $1 that ended `failed` between $2 and $3 (on delivery_health); the caller matches the error. */
+const CUT_OFF = `destination_id = $1 AND status = 'failed' AND updated_at >= $2 AND updated_at < $3`;
+
+function missedSql(scope: MissedScope): { where: string; params: unknown[] } {
+  return {
+    where: `c.created_at >= $2 AND c.created_at < $3 AND c.type = ANY($4::text[]) AND ($5::boolean OR NOT c.test)
+      AND NOT EXISTS (SELECT 1 FROM canonical_event n WHERE n.inbound_event_id = c.inbound_event_id
+                      AND n.revision > c.revision)
+      AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.destination_id = $1 AND d.canonical_event_id = c.id)`,
+    params: [scope.destinationId, scope.since, scope.until, scope.types, scope.includeTest],
+  };
+}
+
+/**
+ * The error of a delivery that was still owed an attempt when its destination was disabled: it ends `failed` with
+ * this, and counts among what the destination missed (replay-missed sends it again once re-enabled).
+ */
+export const DESTINATION_DISABLED = 'destination is disabled';
 
 /** States a delivery ends in; only these can be retried or replayed. */
 export const FINAL_STATUSES: DeliveryStatus[] = [

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -10,7 +11,14 @@ import {
 import { ArchivedQuery, PurgeQuery } from '../common/archive-query.dto';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { ApiErrors, BODY_ERRORS } from '../common/error-response.dto';
-import { CreateDestinationDto, DestinationPurge, DestinationView, UpdateDestinationDto } from './destination.dto';
+import {
+  CreateDestinationDto,
+  DestinationPurge,
+  DestinationView,
+  ReplayMissedResult,
+  UpdateDestinationDto,
+} from './destination.dto';
+import { DestinationHealthService } from './destination-health.service';
 import { DestinationService } from './destination.service';
 
 @ApiTags('destinations')
@@ -19,7 +27,10 @@ import { DestinationService } from './destination.service';
 @UseGuards(ApiKeyGuard)
 @Controller('api/destinations')
 export class DestinationController {
-  constructor(private readonly destinations: DestinationService) {}
+  constructor(
+    private readonly destinations: DestinationService,
+    private readonly health: DestinationHealthService,
+  ) {}
 
   /** The answer carries the signing secret: the only time it is shown. */
   @Post()
@@ -35,34 +46,53 @@ export class DestinationController {
   })
   async create(@Body() dto: CreateDestinationDto): Promise<DestinationView> {
     const { entity, secret } = await this.destinations.create(dto);
-    return this.destinations.view(entity, secret);
+    return this.health.view(entity, secret);
   }
 
   @Get()
-  @ApiOperation({ summary: 'List destinations (deleted ones only with ?archived=true)' })
+  @ApiOperation({ summary: 'List destinations with their health (deleted ones only with ?archived=true)' })
   @ApiOkResponse({ type: [DestinationView] })
   @ApiErrors(400)
   async list(@Query() query: ArchivedQuery): Promise<DestinationView[]> {
-    return (await this.destinations.list(query.archived)).map((d) => this.destinations.view(d));
+    return this.health.views(await this.destinations.list(query.archived));
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One destination (archived ones too); secrets are never shown' })
+  @ApiOperation({ summary: 'One destination with its health' })
   @ApiOkResponse({ type: DestinationView })
   @ApiErrors({ 404: 'No such destination' })
   async get(@Param('id') id: string): Promise<DestinationView> {
-    return this.destinations.view(await this.destinations.get(id));
+    return this.health.view(await this.destinations.get(id));
   }
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Change a destination; status "active" re-enables one disabled by a 410',
-    description: 'Every field given is validated as on create.',
+    summary: 'Change a destination; {"enabled": true} on a disabled one re-enables it and says what it missed',
+    description:
+      'Re-enabling clears disabledReason and disabledAt and answers with `missed` {count, since}: the canonical ' +
+      'events it would have received while disabled. POST /api/destinations/:id/replay-missed sends them.',
   })
   @ApiOkResponse({ type: DestinationView })
   @ApiErrors(...BODY_ERRORS, { 404: 'No such destination', 409: 'The destination is archived' })
   async update(@Param('id') id: string, @Body() dto: UpdateDestinationDto): Promise<DestinationView> {
-    return this.destinations.view(await this.destinations.update(id, dto));
+    const { entity, reEnabled } = await this.destinations.update(id, dto);
+    const view = await this.health.view(entity);
+    const missed = reEnabled ? await this.health.missed(entity) : undefined;
+    return missed ? { ...view, missed } : view;
+  }
+
+  @Post(':id/replay-missed')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Deliver what a re-enabled destination missed while it was disabled',
+    description:
+      'Creates and queues one delivery per missed canonical event (its filter applies). Idempotent: events it ' +
+      'already has a delivery of are skipped, so a second call answers {"count": 0}.',
+  })
+  @ApiAcceptedResponse({ type: ReplayMissedResult })
+  @ApiErrors({ 404: 'No such destination', 409: 'The destination is disabled: re-enable it first' })
+  replayMissed(@Param('id') id: string): Promise<ReplayMissedResult> {
+    return this.health.replayMissed(id);
   }
 
   /** Issues a new secret; the previous one keeps signing for 24 h so receivers can roll over. */
@@ -75,7 +105,7 @@ export class DestinationController {
   @ApiErrors({ 404: 'No such destination' })
   async rotate(@Param('id') id: string): Promise<DestinationView> {
     const { entity, secret } = await this.destinations.rotateSecret(id);
-    return this.destinations.view(entity, secret);
+    return this.health.view(entity, secret);
   }
 
   @Delete(':id')

@@ -52,8 +52,21 @@ export class DestinationEntity {
   @Column('text', { default: 'active' })
   status!: DestinationStatus;
 
+  /** Why it receives nothing, for humans: a 410, the failure window (with since when), an operator, deletion. */
   @Column('text', { name: 'disabled_reason', nullable: true })
   disabledReason!: string | null;
+
+  /** Since when it receives nothing; canonical events from then on are what it missed. */
+  @Column('timestamptz', { name: 'disabled_at', nullable: true })
+  disabledAt!: Date | null;
+
+  /** The last disabled spell, kept when it is re-enabled: what replay-missed sends (destination-health.service). */
+  @Column('timestamptz', { name: 'missed_since', nullable: true })
+  missedSince!: Date | null;
+
+  /** When it was last re-enabled: the end of that spell, and where its failure window starts again. */
+  @Column('timestamptz', { name: 'missed_until', nullable: true })
+  missedUntil!: Date | null;
 
   /** Set when the destination was deleted: it is disabled, kept with its history, and hidden from lists. */
   @Column('timestamptz', { name: 'archived_at', nullable: true })

@@ -11,6 +11,7 @@ export enum DestinationErrorCode {
   UnknownEventTypes = 'unknown_event_types',
   Archived = 'destination_archived',
   PurgeNotConfirmed = 'purge_not_confirmed',
+  Disabled = 'destination_disabled',
 }
 
 export class DestinationException extends HubException<DestinationErrorCode> {
@@ -27,6 +28,7 @@ export class DestinationException extends HubException<DestinationErrorCode> {
         return HttpStatus.BAD_REQUEST;
       case DestinationErrorCode.Archived:
       case DestinationErrorCode.PurgeNotConfirmed:
+      case DestinationErrorCode.Disabled:
         return HttpStatus.CONFLICT;
       default:
         return exhaustive(this.code);

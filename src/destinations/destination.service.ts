@@ -10,7 +10,13 @@ import { randomId } from '../common/ids';
 import { SECRET_BOX } from '../common/secret-box.provider';
 import { SecretBox } from '../common/secret-box';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import { CreateDestinationDto, DestinationPurge, DestinationView, UpdateDestinationDto } from './destination.dto';
+import {
+  CreateDestinationDto,
+  DestinationHealthView,
+  DestinationPurge,
+  DestinationView,
+  UpdateDestinationDto,
+} from './destination.dto';
 import { configSpecFor, normalizeConfig } from './adapters/config-specs';
 import { DestinationEntity, DestinationType } from './destination.entity';
 import { DestinationErrorCode, DestinationException } from './destination.exception';
@@ -24,6 +30,13 @@ export interface SigningSecret {
 }
 
 export const ROTATION_GRACE_MS = 24 * 3600 * 1000;
+
+/** What a PATCH did; a re-enabled destination's answer tells what it missed. */
+export interface DestinationUpdate {
+  entity: DestinationEntity;
+  /** It was disabled and is active again: `missedSince`/`missedUntil` hold the spell it was disabled for. */
+  reEnabled: boolean;
+}
 
 /** Headers the hub sets itself; a destination may not override them. */
 const RESERVED_HEADERS = /^(content-type|content-length|host|webhook-id|webhook-timestamp|webhook-signature)$/i;
@@ -67,12 +80,15 @@ export class DestinationService {
         retrySchedule: dto.retrySchedule ?? null,
         status: 'active',
         disabledReason: null,
+        disabledAt: null,
+        missedSince: null,
+        missedUntil: null,
       }),
     );
     return { entity, secret };
   }
 
-  async update(id: string, dto: UpdateDestinationDto): Promise<DestinationEntity> {
+  async update(id: string, dto: UpdateDestinationDto): Promise<DestinationUpdate> {
     const destination = await this.get(id);
     if (destination.archivedAt) {
       throw new DestinationException(
@@ -113,11 +129,22 @@ export class DestinationService {
             : null,
     });
     if (dto.headers) destination.headersSealed = this.box.seal(dto.headers);
-    if (dto.status) {
-      destination.status = dto.status;
-      destination.disabledReason = dto.status === 'active' ? null : 'disabled by an operator';
+    const enable = enabledIn(dto);
+    const reEnabled = enable === true && destination.status === 'disabled';
+    if (reEnabled) {
+      // The spell it was disabled for is what it missed; replay-missed reads it after disabledAt is cleared.
+      destination.missedSince = destination.disabledAt ?? destination.updatedAt;
+      destination.missedUntil = new Date();
+      Object.assign(destination, { status: 'active', disabledReason: null, disabledAt: null });
+    } else if (enable === false && destination.status === 'active') {
+      const now = new Date();
+      Object.assign(destination, {
+        status: 'disabled',
+        disabledReason: `disabled by an operator on ${now.toISOString()}`,
+        disabledAt: now,
+      });
     }
-    return this.destinations.save(destination);
+    return { entity: await this.destinations.save(destination), reEnabled };
   }
 
   /** New secret first; the old ones keep signing for the grace period so receivers can roll over. */
@@ -157,8 +184,28 @@ export class DestinationService {
     return this.box.open<Record<string, string>>(destination.headersSealed);
   }
 
+  /** A 410 from the receiver: disabled from now on (or since it already was), with the reason. */
   async disable(id: string, reason: string): Promise<void> {
-    await this.destinations.update({ id }, { status: 'disabled', disabledReason: reason });
+    await this.destinations.query(
+      `UPDATE destination SET status = 'disabled', disabled_reason = $2, disabled_at = coalesce(disabled_at, now()),
+           updated_at = now()
+       WHERE id = $1`,
+      [id, reason],
+    );
+  }
+
+  /**
+   * The failure window: disables an active destination, unless an operator or a 410 got there first (its reason
+   * stays). Returns whether this call disabled it.
+   */
+  async autoDisable(id: string, reason: string, at: Date): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.destinations.query(
+      `UPDATE destination SET status = 'disabled', disabled_reason = $2, disabled_at = $3, updated_at = now()
+       WHERE id = $1 AND status = 'active' AND archived_at IS NULL RETURNING id`,
+      [id, reason, at],
+    );
+    this.recent.delete(id);
+    return rows.length > 0;
   }
 
   /**
@@ -168,9 +215,15 @@ export class DestinationService {
   async archive(id: string): Promise<void> {
     const destination = await this.get(id);
     if (destination.archivedAt) return;
+    const now = new Date();
     await this.destinations.update(
       { id },
-      { status: 'disabled', disabledReason: 'deleted (archived)', archivedAt: new Date() },
+      {
+        status: 'disabled',
+        disabledReason: 'deleted (archived)',
+        disabledAt: destination.disabledAt ?? now,
+        archivedAt: now,
+      },
     );
     this.recent.delete(id);
   }
@@ -239,7 +292,8 @@ export class DestinationService {
     return destination;
   }
 
-  view(destination: DestinationEntity, secret?: string): DestinationView {
+  /** The API's shape: secrets never, the signing secret only when just made (`secret`); health always. */
+  view(destination: DestinationEntity, health: DestinationHealthView, secret?: string): DestinationView {
     return {
       id: destination.id,
       name: destination.name,
@@ -255,11 +309,13 @@ export class DestinationService {
       includeTest: destination.includeTest,
       ...(destination.retrySchedule ? { retrySchedule: destination.retrySchedule } : {}),
       status: destination.status,
-      ...(destination.disabledReason ? { disabledReason: destination.disabledReason } : {}),
+      disabledReason: destination.disabledReason,
+      disabledAt: destination.disabledAt,
       ...(destination.archivedAt ? { archivedAt: destination.archivedAt } : {}),
       createdAt: destination.createdAt,
       updatedAt: destination.updatedAt,
       ...(secret ? { secret } : {}),
+      health,
     };
   }
 
@@ -278,6 +334,18 @@ export class DestinationService {
     const refused = await checkTarget(url, this.config.outboundAllow);
     if (refused) throw new DestinationException(DestinationErrorCode.TargetRefused, refused);
   }
+}
+
+/** `enabled` and `status` say the same; both given must agree. undefined: neither asks for a change. */
+function enabledIn(dto: UpdateDestinationDto): boolean | undefined {
+  const fromStatus = dto.status === undefined ? undefined : dto.status === 'active';
+  if (dto.enabled !== undefined && fromStatus !== undefined && dto.enabled !== fromStatus) {
+    throw new DestinationException(
+      DestinationErrorCode.InvalidConfig,
+      `enabled: ${dto.enabled} contradicts status: "${dto.status}"; give one of them`,
+    );
+  }
+  return dto.enabled ?? fromStatus;
 }
 
 function generateSecret(): string {

@@ -7,16 +7,22 @@ import { SalesforceAdapter } from './adapters/salesforce/salesforce.adapter';
 import { CrmLedgerService } from './adapters/shared/crm-ledger.service';
 import { DestinationMappingService } from './adapters/shared/destination-mapping.service';
 import { WebhookAdapter } from './adapters/webhook/webhook.adapter';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { RoutingModule } from '../routing/routing.module';
 import { DestinationController } from './destination.controller';
+import { DestinationHealthService } from './destination-health.service';
 import { DestinationService } from './destination.service';
 
 /** Every destination adapter; add a CRM's adapter class here (and its config spec in adapters/config-specs.ts). */
 const ADAPTERS = [WebhookAdapter, HubspotAdapter, PipedriveAdapter, SalesforceAdapter];
 
 @Module({
+  // Health reads deliveries, and replay-missed creates them through routing, like the normalize job does.
+  imports: [DeliveryModule, RoutingModule],
   controllers: [DestinationController],
   providers: [
     DestinationService,
+    DestinationHealthService,
     CrmLedgerService,
     DestinationMappingService,
     ...ADAPTERS,
@@ -27,6 +33,6 @@ const ADAPTERS = [WebhookAdapter, HubspotAdapter, PipedriveAdapter, SalesforceAd
     },
     DestinationAdapters,
   ],
-  exports: [DestinationService, DestinationAdapters],
+  exports: [DestinationService, DestinationHealthService, DestinationAdapters],
 })
 export class DestinationsModule {}

@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
+import { DestinationHealthService } from '../destinations/destination-health.service';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('metrics')
@@ -9,6 +10,7 @@ export class MetricsController {
   constructor(
     private readonly metrics: MetricsService,
     private readonly adapters: DestinationAdapters,
+    private readonly destinationHealth: DestinationHealthService,
   ) {}
 
   @Get()
@@ -24,7 +26,7 @@ export class MetricsController {
       example: 'switchboard_ingest_total{connector="askelephant",outcome="accepted",reason=""} 42\n',
     },
   })
-  scrape(): Promise<string> {
+  async scrape(): Promise<string> {
     for (const adapter of this.adapters.all()) {
       for (const [destination, quota] of Object.entries(adapter.health?.() ?? {})) {
         const labels = { type: adapter.type, destination };
@@ -32,6 +34,7 @@ export class MetricsController {
         this.metrics.crmDeferring.set(labels, quota.deferring ? 1 : 0);
       }
     }
+    await this.destinationHealth.refreshMetrics();
     return this.metrics.registry.metrics();
   }
 }

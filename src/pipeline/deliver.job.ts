@@ -6,7 +6,7 @@ import { CanonicalEventService } from '../canonical/canonical-event.service';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { AttemptOutcome } from '../delivery/delivery-attempt.entity';
-import { ClaimedDelivery, DeliveryService } from '../delivery/delivery.service';
+import { ClaimedDelivery, DeliveryService, DESTINATION_DISABLED } from '../delivery/delivery.service';
 import { AdapterOutcome } from '../destinations/adapters/destination-adapter';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DestinationService } from '../destinations/destination.service';
@@ -93,7 +93,7 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     const destination = await this.destinations.find(delivery.destinationId);
     const event = await this.canonical.get(delivery.canonicalEventId);
     if (!destination || destination.status !== 'active' || !event) {
-      const reason = !event ? 'canonical event no longer exists' : 'destination is disabled';
+      const reason = !event ? 'canonical event no longer exists' : DESTINATION_DISABLED;
       return this.record(delivery, { outcome: 'failed', reason, durationMs: 0 });
     }
     let result: AdapterOutcome;

@@ -167,6 +167,25 @@ describe('console in Chromium', () => {
     await checkPage('event-detail');
   });
 
+  it("shows each destination's health, and disables and re-enables it behind a confirmation", async () => {
+    await nav('Destinations').click();
+    const card = page.locator('li.card', { hasText: 'CRM sink' });
+    await containsText(card.locator('dl.health'), /Success rate \(24 h\)\s*100 %/, 15_000);
+    await containsText(card.locator('dl.health'), /Backlog\s*0/);
+
+    await card.getByRole('button', { name: 'Disable' }).click();
+    const dialog = page.getByRole('dialog');
+    await containsText(dialog, 'It receives nothing until enabled again.');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await containsText(card.locator('h3 .badge'), 'active');
+    await card.getByRole('button', { name: 'Disable' }).click();
+    await dialog.getByRole('button', { name: 'Disable' }).click();
+    await containsText(card.locator('h3 .badge'), 'disabled');
+    await card.getByRole('button', { name: 'Enable' }).click();
+    await containsText(card.locator('h3 .badge'), 'active');
+    await checkPage('destinations');
+  });
+
   let failedIds: string[] = [];
 
   it('lists the group in Issues once a mapping broken through the API makes new events fail', async () => {

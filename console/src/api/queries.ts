@@ -6,8 +6,13 @@ import type { Connector, Destination, IssueGroup, Source } from './types';
 export const useConnectors = () =>
   useQuery({ queryKey: ['connectors'], queryFn: () => get<Connector[]>('/api/connectors'), staleTime: 60_000 });
 export const useSources = () => useQuery({ queryKey: ['sources'], queryFn: () => get<Source[]>('/api/sources') });
-export const useDestinations = () =>
-  useQuery({ queryKey: ['destinations'], queryFn: () => get<Destination[]>('/api/destinations') });
+/** `live`: the Destinations page polls, since health (success rate, backlog, last error) moves on its own. */
+export const useDestinations = ({ live = false } = {}) =>
+  useQuery({
+    queryKey: ['destinations'],
+    queryFn: () => get<Destination[]>('/api/destinations'),
+    refetchInterval: live ? 5_000 : false,
+  });
 export const useIssues = () =>
   useQuery({
     queryKey: ['issues'],

@@ -18,7 +18,7 @@ const TYPES = [
 ];
 
 export function DestinationsPage() {
-  const destinations = useDestinations();
+  const destinations = useDestinations({ live: true });
   const paged = usePaged(destinations.data, 10);
   return (
     <section>
@@ -168,7 +168,9 @@ function DestinationCard({ destination: d }: { destination: Destination }) {
   });
   const setStatus = useMutation({
     mutationFn: (status: 'active' | 'disabled') =>
-      patch<Destination & { missed?: { count: number; since: string } }>(`/api/destinations/${enc(d.id)}`, { status }),
+      patch<Destination & { missed?: { count: number; since: string } }>(`/api/destinations/${enc(d.id)}`, {
+        enabled: status === 'active',
+      }),
     onSuccess: refresh,
   });
   const replayMissed = useMutation({

@@ -9,6 +9,7 @@ import { generateCorrelationId } from './common/correlation';
 import { HubExceptionFilter } from './common/hub-exception.filter';
 import { MAX_JSON_DEPTH, scanJson } from './common/json-depth';
 import { PinoNestLogger } from './common/logger';
+import { registerConsole } from './console/console-static';
 import { HubConfig } from './config/hub-config';
 import { MetricsService } from './metrics/metrics.service';
 
@@ -34,6 +35,7 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
   recordRoutes(app);
   installBodyParsing(app.getHttpAdapter().getInstance());
   rejectNulInUrls(app.getHttpAdapter().getInstance());
+  registerConsole(app.getHttpAdapter().getInstance(), config);
   app.useGlobalFilters(new HubExceptionFilter(app.get(HttpAdapterHost), logger, app.get(MetricsService)));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
@@ -41,9 +43,15 @@ export async function createHttpApp(config: HubConfig, logger: Logger): Promise<
   const openApi = new DocumentBuilder()
     .setTitle('Switchboard')
     .setDescription(
-      'Management API of the Switchboard webhook hub. Every /api route takes Authorization: Bearer <key>.',
+      'Management API of the Switchboard webhook hub. Every /api route takes Authorization: Bearer <key>, or the ' +
+        'console session cookie from POST /api/session (then mutating requests also need x-csrf-token).',
     )
     .addBearerAuth()
+    .addCookieAuth(
+      'sb_session',
+      { type: 'apiKey', in: 'cookie', description: 'Console session (POST /api/session)' },
+      'session',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
   return app;

@@ -50,6 +50,11 @@ export class ApiKeyService implements OnModuleInit {
     }
   }
 
+  /** SHA-256 (hex) of the key in effect: console sessions remember it, so a changed key ends them. */
+  get keySha256(): string {
+    return this.expectedHash.toString('hex');
+  }
+
   matches(presented: string): boolean {
     const hash = Buffer.from(sha256Hex(presented), 'hex');
     return timingSafeEqual(hash, this.expectedHash);

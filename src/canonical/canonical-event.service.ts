@@ -10,6 +10,8 @@ export interface StoredCanonicalEvent {
   index: number;
   createdAt: Date;
   event: CloudEvent;
+  /** The mapping that produced it (`file:<hash>` or `override:<n>`); null before mapping versions were recorded. */
+  mappingVersion: string | null;
 }
 
 /** `canonical_event` belongs here; the pipeline and the ops API read and write it only through this service. */
@@ -90,7 +92,7 @@ export class CanonicalEventService {
   /** Every revision of one inbound event's output, oldest first. */
   async forInbound(inboundEventId: string): Promise<StoredCanonicalEvent[]> {
     return this.dataSource.query(
-      `SELECT id, revision, index, created_at AS "createdAt", event FROM canonical_event
+      `SELECT id, revision, index, created_at AS "createdAt", event, mapping_version AS "mappingVersion" FROM canonical_event
        WHERE inbound_event_id = $1 ORDER BY revision, index`,
       [inboundEventId],
     );

@@ -34,6 +34,7 @@ export class ErrorResponse {
 export const ERROR_DESCRIPTIONS = {
   400: 'Invalid request: a field fails validation, an unknown property, or malformed JSON',
   401: 'Missing or wrong Authorization: Bearer <api key>',
+  403: 'A console-session request that changes something lacks the x-csrf-token header of its session',
   404: 'No such resource',
   409: 'Conflicts with the current state',
   413: 'Body larger than 1 MiB',

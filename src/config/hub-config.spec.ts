@@ -39,9 +39,11 @@ describe(loadConfig.name, () => {
       enrichmentMaxBytes: 1024 * 1024,
       retryScheduleSeconds: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
       outboundAllow: [],
+      sessionTtlSeconds: 12 * 3600,
       logLevel: 'info',
       production: false,
     });
+    expect(sut.consoleDir).toBeUndefined();
     expect(sut.apiKey).toBeUndefined();
     expect(sut.encryptionKey).toBeUndefined();
     expect(sut.publicUrl).toBeUndefined();

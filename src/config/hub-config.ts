@@ -176,6 +176,18 @@ class HubEnvironment {
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
   HUB_PUBLIC_URL?: string;
 
+  /** How long a console sign-in lasts (src/auth/session.service.ts); the API key itself never expires. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  HUB_SESSION_HOURS = 12;
+
+  /** The built console (vite build console); the default is where `npm run build` puts it. */
+  @IsOptional()
+  @IsString()
+  HUB_CONSOLE_DIR?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
@@ -224,6 +236,10 @@ export interface HubConfig {
    */
   destinationDisableAfterMs: number;
   publicUrl?: string;
+  /** Lifetime of a console session, from sign-in. */
+  sessionTtlSeconds: number;
+  /** Folder holding the built console's index.html and assets; undefined means `<project>/console/dist`. */
+  consoleDir?: string;
   logLevel: string;
   production: boolean;
 }
@@ -289,6 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     retentionDays: raw.HUB_RETENTION_DAYS,
     destinationDisableAfterMs: parseDuration(raw.HUB_DESTINATION_DISABLE_AFTER, 'h'),
     publicUrl: raw.HUB_PUBLIC_URL?.replace(/\/+$/, ''),
+    sessionTtlSeconds: raw.HUB_SESSION_HOURS * 3600,
+    consoleDir: raw.HUB_CONSOLE_DIR,
     logLevel: raw.LOG_LEVEL,
     production: raw.NODE_ENV === 'production',
   };

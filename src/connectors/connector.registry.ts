@@ -154,6 +154,14 @@ function loadConnector(root: string, folder: string): ConnectorDefinition {
   for (const alternative of Object.keys(doc.verification?.alternatives ?? {})) {
     if (!(alternative in VERIFIERS)) fail(`verification.alternatives: unknown scheme ${alternative}`);
   }
+  const setup = doc.setup as Partial<ConnectorDefinition['setup']> | undefined;
+  if (typeof setup?.where !== 'string' || !setup.where.trim()) fail('setup.where is required (vendor settings path)');
+  if (!Array.isArray(setup!.steps) || !setup!.steps.length || setup!.steps.some((s) => typeof s !== 'string' || !s)) {
+    fail('setup.steps must list the setup steps as text');
+  }
+  if (setup!.secret !== undefined && (typeof setup!.secret !== 'string' || !setup!.secret)) {
+    fail('setup.secret must be text when present');
+  }
   if (!doc.envelope?.eventType) fail('envelope.eventType is required');
   if (!Array.isArray(doc.events) || !doc.events.length) fail('events must list the vendor events');
   const events = doc.events!.map((event) => {

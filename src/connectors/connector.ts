@@ -7,6 +7,8 @@ export interface ConnectorDefinition {
   /** Which vendor document it follows (shared/vendor-docs/…). */
   vendorDoc?: string;
   verification: ConnectorVerification;
+  /** What to do in the vendor's settings to point it at a source; shown by the console. */
+  setup: ConnectorSetup;
   envelope: EnvelopePaths;
   events: ConnectorEvent[];
   /** Vendor events that only point to their content, and how to fetch it (issue 12). Empty: none. */
@@ -39,6 +41,16 @@ export type ConnectorVerification = {
   scheme: VerificationScheme;
   alternatives?: Partial<Record<VerificationScheme, Record<string, unknown>>>;
 } & Record<string, unknown>;
+
+/** Vendor-specific setup instructions, from the vendor's own document (shared/vendor-docs/). */
+export interface ConnectorSetup {
+  /** Where in the vendor's product the webhook settings are, e.g. "Asan CRM → Settings → Integrations → Webhooks". */
+  where: string;
+  /** The steps in order; "the source URL" is the source's `url`. */
+  steps: string[];
+  /** What goes into the source's `secrets` (absent when the connector needs none, e.g. url-token). */
+  secret?: string;
+}
 
 /** Dot paths into the parsed body. Ops can fix a path without a release. */
 export interface EnvelopePaths {

@@ -67,6 +67,7 @@ export class ConnectorsController {
       vendorDoc: connector.vendorDoc,
       verification: verification[0],
       alternativeVerification: verification.slice(1),
+      setup: connector.setup,
       envelope: connector.envelope,
       // What a source with an API credential fetches for which event (issue 12).
       enrichment: connector.enrichment,

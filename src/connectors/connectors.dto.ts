@@ -80,6 +80,25 @@ export class ConnectorEnrichmentView {
   into!: string;
 }
 
+/** Vendor-specific setup text from connector.yaml (its `setup`), taken from the vendor's own document. */
+export class ConnectorSetupView {
+  @ApiProperty({ example: 'Asan CRM → Settings → Integrations → Webhooks tab' })
+  where!: string;
+
+  @ApiProperty({
+    type: [String],
+    example: ['Click Add Webhook.', 'Paste the source URL as the destination URL.'],
+    description: 'The steps in order; "the source URL" is the source\'s url',
+  })
+  steps!: string[];
+
+  @ApiPropertyOptional({
+    example: 'The signing secret Asan CRM shows when you create the webhook (it signs the X-Asan-Signature header).',
+    description: "What to paste as the source's secret; absent when none is needed",
+  })
+  secret?: string;
+}
+
 /** A connector and what a source of it needs. */
 export class ConnectorView {
   @ApiProperty({ example: 'askelephant' })
@@ -96,6 +115,12 @@ export class ConnectorView {
 
   @ApiProperty({ type: [VerificationView], description: 'Schemes a source may opt into with verification.scheme' })
   alternativeVerification!: VerificationView[];
+
+  @ApiProperty({
+    type: ConnectorSetupView,
+    description: "How to point the vendor at a source, in the vendor's settings",
+  })
+  setup!: ConnectorSetupView;
 
   @ApiProperty({ type: EnvelopeView })
   envelope!: EnvelopeView;

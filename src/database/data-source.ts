@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { ConsoleSessionEntity } from '../auth/console-session.entity';
 import { HubSettingEntity } from '../auth/hub-setting.entity';
 import { CanonicalEventEntity } from '../canonical/canonical-event.entity';
 import { DeliveryAttemptEntity } from '../delivery/delivery-attempt.entity';
@@ -17,6 +18,7 @@ import { ArchiveAndRetention1764800000000 } from './migrations/1764800000000-Arc
 import { MappingOverrides1764835200000 } from './migrations/1764835200000-MappingOverrides';
 import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-IssuesAndRejections';
 import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
+import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
 
 export const ENTITIES = [
@@ -28,6 +30,7 @@ export const ENTITIES = [
   DeliveryAttemptEntity,
   HubSettingEntity,
   MappingOverrideEntity,
+  ConsoleSessionEntity,
   VerificationRejectionEntity,
 ];
 
@@ -40,6 +43,7 @@ export const MIGRATIONS = [
   MappingOverrides1764835200000,
   IssuesAndRejections1764900000000,
   DestinationHealth1764950000000,
+  ConsoleSessions1765000000000,
   Enrichment1765050000000,
 ];
 

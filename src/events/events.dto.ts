@@ -135,6 +135,20 @@ export class CanonicalRevisionView {
   revision!: number;
 }
 
+/** When one revision of an event's canonical output was stored, and by which mapping version. */
+export class EventRevisionView {
+  @ApiProperty({ example: 0 }) revision!: number;
+  @ApiProperty({ example: '2026-12-01T10:44:35.175Z' }) normalizedAt!: Date;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'override:3',
+    description: '`file:<sha256 prefix>` or `override:<n>`; null for events stored before versions were recorded',
+  })
+  mappingVersion!: string | null;
+  @ApiProperty({ example: 1, description: 'Canonical events in this revision' }) events!: number;
+}
+
 /** One inbound event in one document: what ops need to chase it without a database shell. */
 export class EventDetailView extends InboundEventView {
   @ApiPropertyOptional({ example: 'askelephant', description: 'Absent when the source was purged' })
@@ -168,6 +182,9 @@ export class EventDetailView extends InboundEventView {
 
   @ApiProperty({ type: [CanonicalRevisionView], description: 'Every revision of its canonical events' })
   canonical!: CanonicalRevisionView[];
+
+  @ApiProperty({ type: [EventRevisionView], description: 'Each revision: when it was normalised, by which mapping' })
+  revisions!: EventRevisionView[];
 
   @ApiProperty({ type: [DeliveryDetailView], description: 'Its deliveries with every attempt' })
   deliveries!: DeliveryDetailView[];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CanonicalEventService } from '../canonical/canonical-event.service';
+import { CanonicalEventService, StoredCanonicalEvent } from '../canonical/canonical-event.service';
 import { scanJson } from '../common/json-depth';
 import { decodeCursor, Page, toPage } from '../common/page-cursor';
 import { ConnectorRegistry } from '../connectors/connector.registry';
@@ -86,6 +86,8 @@ export class EventsService {
       // Issue 12: status, tries, the reason it failed, whether the stored document was cut, and the document.
       ...(enrichment ? { enrichment } : {}),
       canonical: canonical.map((stored) => ({ ...stored.event, revision: stored.revision })),
+      // The timeline's "normalised" steps: when each revision was stored and which mapping version produced it.
+      revisions: revisionsOf(canonical),
       deliveries,
     };
   }
@@ -220,6 +222,28 @@ function compact<T extends object>(row: T): T {
 /** Header names that carry credentials. Ingest drops them before storage; this guards rows stored otherwise. */
 const CREDENTIAL_HEADER =
   /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key)$|token|secret|password|api[-_]?key/i;
+
+/** One entry per revision of an event's canonical output, oldest first. */
+export function revisionsOf(
+  stored: StoredCanonicalEvent[],
+): { revision: number; normalizedAt: Date; mappingVersion: string | null; events: number }[] {
+  const byRevision = new Map<
+    number,
+    { revision: number; normalizedAt: Date; mappingVersion: string | null; events: number }
+  >();
+  for (const row of stored) {
+    const entry = byRevision.get(row.revision);
+    if (entry) entry.events++;
+    else
+      byRevision.set(row.revision, {
+        revision: row.revision,
+        normalizedAt: row.createdAt,
+        mappingVersion: row.mappingVersion,
+        events: 1,
+      });
+  }
+  return [...byRevision.values()];
+}
 
 export const REDACTED = '[redacted]';
 

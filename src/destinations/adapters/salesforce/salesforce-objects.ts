@@ -121,7 +121,8 @@ export function planFor(event: CloudEvent): SalesforcePlan {
       }
       const kind = event.data?.kind;
       if (kind === 'call') return { kind: 'write', object: CALL_TASK };
-      if (kind === 'meeting') return { kind: 'write', object: MEETING_EVENT };
+      // A recording (Sales Ask) is a recorded meeting, as in HubSpot: its notes and transcript go into the Event.
+      if (kind === 'meeting' || kind === 'recording') return { kind: 'write', object: MEETING_EVENT };
       return { kind: 'skip', reason: `${event.type}: no Salesforce object for activity kind "${String(kind)}"` };
     }
     default:

@@ -315,14 +315,14 @@ describe(SalesforceAdapter.name, () => {
     expect(fake.requests).toHaveLength(1);
     const [request] = fake.requests;
     expect(request.path).toBe('/services/data/v60.0/composite/sobjects/Event/Switchboard_Id__c');
-    expect(request.body).toMatchObject({
-      allOrNone: false,
-      records: [
-        { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m1', Subject: 'Meeting 1' },
-        { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m2', Subject: 'Meeting 2' },
-        { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m3', Subject: 'Meeting 3' },
-      ],
-    });
+    // The batch holds the three in the order their mappings finished, which the mapping threads decide.
+    const records = (request.body as { allOrNone: boolean; records: { Switchboard_Id__c: string }[] }).records;
+    expect(request.body).toMatchObject({ allOrNone: false });
+    expect([...records].sort((a, b) => a.Switchboard_Id__c.localeCompare(b.Switchboard_Id__c))).toMatchObject([
+      { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m1', Subject: 'Meeting 1' },
+      { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m2', Subject: 'Meeting 2' },
+      { attributes: { type: 'Event' }, Switchboard_Id__c: 'activity:askelephant:m3', Subject: 'Meeting 3' },
+    ]);
     expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'failed', 'succeeded']);
     expect(outcomes[1]).toMatchObject({
       reason: 'REQUIRED_FIELD_MISSING: Required fields are missing: [StartDateTime, EndDateTime]',
@@ -426,7 +426,7 @@ describe(SalesforceAdapter.name, () => {
     for (const [type, data, reason] of [
       ['contact.deleted', { id: 'c' }, 'deletes are not sent'],
       ['activity.transcript_segment', { id: '1', kind: 'call' }, 'whole transcript on activity.completed'],
-      ['activity.analyzed', { id: '1', kind: 'recording' }, 'no Salesforce object for activity kind "recording"'],
+      ['activity.analyzed', { id: '1', kind: 'sms' }, 'no Salesforce object for activity kind "sms"'],
       ['signal.detected', { code: 'x', category: 'risk' }, 'no Salesforce object for this event type'],
       ['lead.updated', { id: '1', status: 'contacted' }, 'nothing for Salesforce in this event'],
     ] as const) {

@@ -10,9 +10,9 @@ const CONNECTOR = 'salesask';
 const TYPE = 'recording.processed';
 const FILE_TEXT = readFileSync(join(ROOT, 'mappings', CONNECTOR, `${TYPE}.jsonata`), 'utf8');
 
-/** The file's mapping with `customFields` computed by `customFields`, and `title` by `title`. */
+/** The file's mapping with `customFields` computed by `customFields` (over the file's own `$customFields`), and `title` by `title`. */
 function mappingWith({ customFields, title }: { customFields: string; title?: string }): string {
-  let text = FILE_TEXT.replace('"customFields": $custom', `"customFields": ${customFields}`);
+  let text = FILE_TEXT.replace('"customFields": $customFields', `"customFields": ${customFields}`);
   if (title) text = text.replace('"title": $val($d.name),', `"title": ${title},`);
   if (text === FILE_TEXT || (title && !text.includes(title))) {
     throw new Error('the Sales Ask mapping no longer has the lines this scenario edits');
@@ -26,15 +26,15 @@ function mappingWith({ customFields, title }: { customFields: string; title?: st
  * refuses it.
  */
 const BUGGY = mappingWith({
-  customFields: '$merge([$custom, { "dealSizeAmount": $number($replace($d.dealSize, "k", "000")) }])',
+  customFields: '$merge([$customFields, { "dealSizeAmount": $number($replace($d.dealSize, "k", "000")) }])',
 });
 const AMOUNT =
   '$d.dealSize ? ($m := $match($d.dealSize, /^([0-9.]+)([kM]?)$/); ' +
   '$m ? $number($m.groups[0]) * ($m.groups[1] = "k" ? 1000 : $m.groups[1] = "M" ? 1000000 : 1))';
-const FIXED = mappingWith({ customFields: `$merge([$custom, { "dealSizeAmount": ${AMOUNT} }])` });
+const FIXED = mappingWith({ customFields: `$merge([$customFields, { "dealSizeAmount": ${AMOUNT} }])` });
 /** Scenario B's correction on top: titles come trimmed. */
 const TRIMMED = mappingWith({
-  customFields: `$merge([$custom, { "dealSizeAmount": ${AMOUNT} }])`,
+  customFields: `$merge([$customFields, { "dealSizeAmount": ${AMOUNT} }])`,
   title: '$d.name ? $trim($d.name)',
 });
 

@@ -1,4 +1,7 @@
-import { deleteQueueKeys, startHub, TestHub, waitFor } from './helpers/hub';
+import Redis from 'ioredis';
+import { QueueName } from '../src/pipeline/pipeline.constants';
+import { PipelineQueue } from '../src/pipeline/pipeline.queue';
+import { deleteQueueKeys, REDIS_URL, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { salesAskRecording } from './helpers/vendors';
 
@@ -71,5 +74,37 @@ describe('recovery e2e', () => {
       [acknowledged],
     );
     expect(inbound).toEqual([{ status: 'normalized', n: total }]);
+  });
+
+  it('removes a husk Redis kept of a job (its hash in no list), so the reconciler can enqueue the row again', async () => {
+    // A flush done key by key, or eviction, can leave a job's hash behind without its place in a list. BullMQ takes
+    // an add under that id for a duplicate, so the row would be owed for ever (seen in the test above, before the
+    // reconciler checked for husks).
+    const queue = hub.app.get(PipelineQueue);
+    const deliver = queue.queue(QueueName.Deliver);
+    const redis = new Redis(REDIS_URL);
+    try {
+      await redis.hset(`${hub.config.queuePrefix}:${QueueName.Deliver}:msg_husk`, {
+        name: 'deliver',
+        data: JSON.stringify({ deliveryId: 'msg_husk' }),
+        opts: '{}',
+        timestamp: String(Date.now()),
+      });
+    } finally {
+      redis.disconnect();
+    }
+    await queue.deliver([{ id: 'msg_waiting', destinationId: 'dst_x' }], 3_600_000);
+    expect(await deliver.getJobState('msg_husk')).toBe('unknown');
+    // The husk blocks an add under its id.
+    await queue.deliver([{ id: 'msg_husk', destinationId: 'dst_x' }], 3_600_000);
+    expect(await deliver.getJobState('msg_husk')).toBe('unknown');
+
+    expect(await queue.removeOrphans(QueueName.Deliver, ['msg_husk', 'msg_waiting', 'msg_never_added'])).toBe(1);
+    expect(await deliver.getJob('msg_husk')).toBeUndefined();
+    expect(await deliver.getJobState('msg_waiting')).toBe('delayed');
+    await queue.deliver([{ id: 'msg_husk', destinationId: 'dst_x' }], 3_600_000);
+    expect(await deliver.getJobState('msg_husk')).toBe('delayed');
+    await deliver.remove('msg_husk');
+    await deliver.remove('msg_waiting');
   });
 });

@@ -113,6 +113,24 @@ export class PipelineQueue {
     );
   }
 
+  /**
+   * Removes the jobs among `ids` that Redis holds in no list (BullMQ state "unknown"). A partial loss of Redis keys
+   * (keys deleted or evicted one by one, not one atomic flush) can leave a job's hash without its place in a list:
+   * BullMQ then takes an add under that id for a duplicate and does nothing, and the row would never run again.
+   * A job that waits, is delayed or is running is left alone. Returns how many were removed.
+   */
+  async removeOrphans(name: QueueName, ids: string[]): Promise<number> {
+    const queue = this.queue(name);
+    const states = await Promise.all(ids.map(async (id) => [id, await queue.getJobState(id)] as const));
+    // A job that does not exist at all is "unknown" too: only a hash that is there is a husk.
+    const unknown = states.filter(([, state]) => state === 'unknown').map(([id]) => id);
+    const husks = (await Promise.all(unknown.map(async (id) => ((await queue.getJob(id)) ? id : undefined)))).filter(
+      (id): id is string => id !== undefined,
+    );
+    await Promise.all(husks.map((id) => queue.remove(id)));
+    return husks.length;
+  }
+
   /** Whether Redis answers now; shutdown uses it to decide between draining and letting go. */
   async ping(timeoutMs = 1000): Promise<string> {
     return withTimeout(this.connection.ping(), timeoutMs, 'Redis');

@@ -11,7 +11,7 @@ import { HubConfig, loadConfig } from '../../src/config/hub-config';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestHub {
   app: NestFastifyApplication;

@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, Job } from 'bullmq';
+import { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
@@ -18,7 +18,7 @@ import {
   QueueName,
 } from './pipeline.constants';
 import { DeliverJobData, PipelineQueue } from './pipeline.queue';
-import { PipelineWorkerHost } from './pipeline-worker-host';
+import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 
 export type DeliverOutcome =
@@ -38,8 +38,7 @@ const LEASE_MARGIN_SECONDS = 10;
   autorun: false,
   settings: {
     // The job computed the delay (schedule, jitter, Retry-After); other errors (Postgres down) back off gently.
-    backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-      err instanceof RetryDeliveryError ? err.delayMs : Math.min(60_000, 1000 * 2 ** attemptsMade),
+    backoffStrategy: ownDelayBackoff(RetryDeliveryError),
   },
 })
 export class DeliverJob extends PipelineWorkerHost implements OnApplicationBootstrap {
@@ -128,14 +127,16 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     const cap = await this.capOf(destinationId);
     const release = await this.gate.acquire(destinationId, cap, DESTINATION_WAIT_MS);
     if (!release) {
-      // The destination has its cap of attempts in flight (and no slot came free while waiting briefly). BullMQ: move the job back to delayed and throw
-      // DelayedError, which spends no attempt. The wait doubles while the destination stays busy (a long backlog
-      // must not churn through Redis), up to a couple of seconds.
-      const waits = job.data.waits ?? 0;
-      await job.updateData({ ...job.data, destinationId, waits: waits + 1 });
-      const delayMs = Math.min(DESTINATION_BUSY_DELAY_MS * 2 ** waits, DESTINATION_BUSY_MAX_DELAY_MS);
-      await job.moveToDelayed(Date.now() + Math.round(delayMs * (0.5 + Math.random())), token);
-      throw new DelayedError();
+      // The destination has its cap of attempts in flight, and no slot came free while waiting briefly.
+      return this.postponeWhileBusy(
+        job,
+        token,
+        { ...job.data, destinationId },
+        {
+          baseMs: DESTINATION_BUSY_DELAY_MS,
+          maxMs: DESTINATION_BUSY_MAX_DELAY_MS,
+        },
+      );
     }
     try {
       return await this.run(deliveryId);

@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, Job } from 'bullmq';
+import { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
@@ -17,7 +17,7 @@ import {
   SOURCE_BUSY_MAX_DELAY_MS,
 } from './pipeline.constants';
 import { EnrichJobData, PipelineQueue } from './pipeline.queue';
-import { PipelineWorkerHost } from './pipeline-worker-host';
+import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs } from './retry-policy';
 
 export type EnrichOutcome = 'enriched' | 'failed' | 'skipped' | 'lost';
@@ -48,8 +48,7 @@ export class RetryEnrichmentError extends Error {
 @Processor(QueueName.Enrich, {
   autorun: false,
   settings: {
-    backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-      err instanceof RetryEnrichmentError ? err.delayMs : Math.min(60_000, 1000 * 2 ** attemptsMade),
+    backoffStrategy: ownDelayBackoff(RetryEnrichmentError),
   },
 })
 export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootstrap {
@@ -77,12 +76,10 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     const { inboundEventId, sourceId } = job.data;
     const release = this.gate.tryAcquire(sourceId, this.config.enrichmentSourceConcurrency);
     if (!release) {
-      // BullMQ: back to delayed, and DelayedError spends no attempt. The wait doubles while the source stays busy.
-      const waits = job.data.waits ?? 0;
-      await job.updateData({ ...job.data, waits: waits + 1 });
-      const delayMs = Math.min(SOURCE_BUSY_DELAY_MS * 2 ** waits, SOURCE_BUSY_MAX_DELAY_MS);
-      await job.moveToDelayed(Date.now() + Math.round(delayMs * (0.5 + Math.random())), token);
-      throw new DelayedError();
+      return this.postponeWhileBusy(job, token, job.data, {
+        baseMs: SOURCE_BUSY_DELAY_MS,
+        maxMs: SOURCE_BUSY_MAX_DELAY_MS,
+      });
     }
     try {
       return await this.run(inboundEventId);

@@ -1,6 +1,15 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+
+/**
+ * BullMQ backoff for jobs that compute their own retry delay: an error of `Scheduled` carries it (schedule, jitter,
+ * Retry-After); any other error (Postgres down) backs off exponentially, up to a minute.
+ */
+export function ownDelayBackoff(Scheduled: abstract new (...args: never[]) => { delayMs: number }) {
+  return (attemptsMade: number, _type?: string, err?: Error): number =>
+    err instanceof Scheduled ? err.delayMs : Math.min(60_000, 1000 * 2 ** attemptsMade);
+}
 
 /**
  * What the pipeline's processors share: workers are created with `autorun: false` and started here, at
@@ -13,6 +22,24 @@ export abstract class PipelineWorkerHost extends WorkerHost {
   protected startWorker(queue: string, concurrency: number): void {
     this.worker.concurrency = concurrency;
     this.worker.run().catch((err: Error) => this.logger.error({ err: err.message, queue }, 'worker stopped'));
+  }
+
+  /**
+   * The job's key (a destination, a source) has its cap in flight in this process: back to delayed, and
+   * DelayedError spends no attempt. The wait doubles while the key stays busy, up to `maxMs`, with jitter, so a long
+   * backlog does not churn through Redis. `data` is what the job keeps (the count of waits is added).
+   */
+  protected async postponeWhileBusy<T extends { waits?: number }>(
+    job: Job<T>,
+    token: string | undefined,
+    data: T,
+    { baseMs, maxMs }: { baseMs: number; maxMs: number },
+  ): Promise<never> {
+    const waits = job.data.waits ?? 0;
+    await job.updateData({ ...data, waits: waits + 1 });
+    const delayMs = Math.min(baseMs * 2 ** waits, maxMs);
+    await job.moveToDelayed(Date.now() + Math.round(delayMs * (0.5 + Math.random())), token);
+    throw new DelayedError();
   }
 
   /** Failures the job logs itself (a scheduled retry) are not worth a second warning. */

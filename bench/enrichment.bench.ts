@@ -1,21 +1,33 @@
 /*
  * Ingest throughput with enrichment on and off (issue 12): `npx ts-node --transpile-only bench/enrichment.bench.ts`.
- * One hub with its workers running (HUB_ROLE=all), so enrich jobs fetch from a fake Sales Ask API on loopback (with
- * BENCH_API_LATENCY_MS of latency per answer) while webhooks keep arriving. Two Sales Ask sources: one without an
- * API key (enrichment off: commit, 202, normalize) and one with (commit, 202, enrich, normalize). Rounds alternate
- * off/on after a warm-up, so drift hits both alike. The fetch is off the ack path, so the two ingest figures should
- * stay within a few per cent; the drain figure shows the fetch's own cost. Figures only: nothing here asserts.
+ * Three processes, so none measures another's work: the hub, compiled, HUB_ROLE=all (ingest and the workers in one
+ * process, the case where the fetch could cost ingest most); a fake Sales Ask API (bench/vendor-api.ts) that
+ * answers after BENCH_API_LATENCY_MS; and this one, the closed-loop load. Two Sales Ask sources: one without an API
+ * key (enrichment off: commit, 202, normalize) and one with (commit, 202, enrich, normalize). Rounds alternate
+ * off/on after a warm-up, so drift hits both alike, and each round waits for its events to drain. The fetch is off
+ * the ack path, so the two ingest figures should stay within a few per cent; the drain time and the hub's CPU per
+ * event show the fetch's own cost. Then ms per evaluation of each enriched mapping for a 40- and a 1 000-segment
+ * transcript, in this process: a long call's transcript is the largest thing a mapping reads. Figures only: nothing
+ * here asserts. BENCH_MAPPING_ONLY=1 prints only the mapping figures.
  */
-import http from 'node:http';
+import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { SalesAskApiFake } from '../test/fakes/salesask-api.fake';
-import { startHub, TestHub, waitFor } from '../test/helpers/hub';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import jsonata from 'jsonata';
+import { Client } from 'pg';
+import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample } from '../test/helpers/vendors';
+import { child, compileHub, cpuMs, freePort, ROOT, sleep } from './processes';
 
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LATENCY_MS = Number(process.env.BENCH_API_LATENCY_MS ?? 50);
+const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const API_KEY = `bench-${randomBytes(16).toString('hex')}`;
 
 interface Round {
   rps: number;
@@ -60,76 +72,210 @@ async function fire(url: string, body: (i: number) => string): Promise<Round> {
 }
 
 /** Seconds from now until no event of the source waits for enrichment or normalisation. */
-async function drain(hub: TestHub, sourceId: string): Promise<number> {
+async function drain(db: Client, sourceId: string): Promise<number> {
   const t0 = Date.now();
-  await waitFor(
-    async () => {
-      const [row] = await hub.sql<{ n: number }>(
-        `SELECT count(*)::int AS n FROM inbound_event WHERE source_id = $1 AND status = 'received'`,
-        [sourceId],
-      );
-      return row.n === 0;
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM inbound_event WHERE source_id = $1 AND status = 'received'`,
+      [sourceId],
+    );
+    if (rows[0].n === 0) return (Date.now() - t0) / 1000;
+    if (Date.now() - t0 > 600_000) throw new Error('the pipeline did not drain within 10 minutes');
+    await sleep(100);
+  }
+}
+
+interface Hub {
+  proc: ChildProcess;
+  db: Client;
+  post(path: string, body: unknown): Promise<{ id: string }>;
+  base: string;
+  stop(): Promise<void>;
+}
+
+async function startHub(): Promise<Hub> {
+  const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  const database = `sbbench_${suffix}`;
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: `${SERVER_URL}/${database}`,
+    REDIS_URL,
+    HUB_QUEUE_PREFIX: `sbbench_${suffix}`,
+    HUB_API_KEY: API_KEY,
+    HUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    HUB_OUTBOUND_ALLOW: '127.0.0.0/8',
+    HUB_ROLE: 'all',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    HUB_ENRICHMENT_CONCURRENCY: '32',
+    HUB_ENRICHMENT_SOURCE_CONCURRENCY: '16',
+  };
+  const proc = fork(join(ROOT, 'dist/src/main.js'), [], {
+    env: { ...process.env, ...env },
+    // BENCH_CPU_PROF=1: profiles of the hub's main thread and mapping threads, for bench/profile-summary.ts.
+    execArgv: process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/enrichment')}`]
+      : [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (
+    !(await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error('hub did not start within 60 s');
+    await sleep(200);
+  }
+  const db = new Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  return {
+    proc,
+    db,
+    base,
+    async post(path, body) {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+      return res.json() as Promise<{ id: string }>;
     },
-    { timeoutMs: 600_000, intervalMs: 100, what: 'the pipeline to drain' },
-  );
-  return (Date.now() - t0) / 1000;
+    async stop() {
+      await db.end();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        proc.once('exit', () => (clearTimeout(timer), resolve()));
+        proc.kill('SIGTERM');
+      });
+      await dropDatabase(database);
+      await deleteQueueKeys(env.HUB_QUEUE_PREFIX);
+    },
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** ms per evaluation of the two enriched mappings with an n-segment transcript bound as $enrichment. */
+async function mappingMs(segments: number): Promise<Record<string, number>> {
+  const lines = Array.from({ length: segments }, (_, i) => ({ speaker: i % 2 ? 'John Doe' : 'Rita Rep', i }));
+  const cases = {
+    salesask: {
+      file: 'salesask/recording.processed',
+      sample: sample('salesask', 'recording.processed.json'),
+      enrichment: {
+        recording: {
+          id: 'rec_1',
+          startedAt: '2026-03-09T15:00:00.000Z',
+          duration: 754,
+          transcript: lines.map(({ speaker, i }) => ({ speaker, text: `Line ${i} of the call.`, start: i * 5 })),
+        },
+      },
+    },
+    askelephant: {
+      file: 'askelephant/v1.engagement.transcript_timeline.completed',
+      sample: sample('askelephant', 'v1.engagement.transcript_timeline.completed.json'),
+      enrichment: {
+        transcriptTimeline: {
+          segments: lines.map(({ speaker, i }) => ({
+            speaker: { name: speaker },
+            text: `Line ${i} of the call.`,
+            start_time: i * 5,
+            sentiment: 'neutral',
+          })),
+        },
+      },
+    },
+  };
+  const out: Record<string, number> = {};
+  for (const [connector, c] of Object.entries(cases)) {
+    const expression = jsonata(readFileSync(join(ROOT, 'mappings', `${c.file}.jsonata`), 'utf8'));
+    const input = JSON.parse(c.sample.toString()) as unknown;
+    const bindings = {
+      connector,
+      sourceId: 'src_bench',
+      receivedAt: new Date().toISOString(),
+      enrichment: c.enrichment,
+    };
+    const warmUntil = performance.now() + 1000;
+    while (performance.now() < warmUntil) await expression.evaluate(input, bindings);
+    let runs = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2000 || runs < 5) {
+      await expression.evaluate(input, bindings);
+      runs++;
+    }
+    out[connector] = (performance.now() - t0) / runs;
+  }
+  return out;
+}
+
 async function main() {
-  const api = await new SalesAskApiFake(`sa_${randomBytes(12).toString('hex')}`).start();
-  api.latencyMs = LATENCY_MS;
-  api.serveAny = (id) => ({
-    id,
-    status: 'processed',
-    startedAt: '2026-03-09T15:00:00.000Z',
-    duration: 754,
-    participants: [{ name: 'Rita Rep', role: 'rep' }],
-    transcript: Array.from({ length: 40 }, (_, i) => ({
-      speaker: i % 2 ? 'John Doe' : 'Rita Rep',
-      text: `Line ${i} of the call.`,
-      start: i * 5,
-    })),
-  });
-  const hub = await startHub({
-    LOG_LEVEL: 'warn',
-    HUB_ENRICHMENT_CONCURRENCY: '64',
-    HUB_ENRICHMENT_SOURCE_CONCURRENCY: '16',
-  });
+  if (!process.env.BENCH_MAPPING_ONLY) await ingest();
+  // With the hub stopped: this process alone.
+  for (const segments of [40, 1000]) {
+    const ms = await mappingMs(segments);
+    console.log(
+      `mapping with a ${segments}-segment transcript: ` +
+        Object.entries(ms)
+          .map(([connector, value]) => `${connector} ${value.toFixed(1)} ms`)
+          .join(', '),
+    );
+  }
+}
+
+async function ingest() {
+  compileHub();
+  // The fake API makes up its key and reports it with its port.
+  const apiKey = randomBytes(12).toString('hex');
+  const api = await child(
+    join(ROOT, 'bench/vendor-api.ts'),
+    { BENCH_API_LATENCY_MS: String(LATENCY_MS), BENCH_API_KEY: apiKey },
+    ['-r', 'ts-node/register/transpile-only'],
+  );
+  const hub = await startHub();
   try {
-    const off = await hub.api().post('/api/sources').send({ name: 'bench off', connector: 'salesask' }).expect(201);
-    const on = await hub
-      .api()
-      .post('/api/sources')
-      .send({ name: 'bench on', connector: 'salesask', enrichment: { apiKey: api.apiKey, baseUrl: api.url } })
-      .expect(201);
+    const off = await hub.post('/api/sources', { name: 'bench off', connector: 'salesask' });
+    const on = await hub.post('/api/sources', {
+      name: 'bench on',
+      connector: 'salesask',
+      enrichment: { apiKey, baseUrl: `http://127.0.0.1:${api.port}` },
+    });
     const template = JSON.parse(sample('salesask', 'recording.processed.json').toString());
     let serial = 0;
     const body = () => JSON.stringify({ ...template, data: { ...template.data, id: `rec_bench_${serial++}` } });
     console.log(
       `switchboard enrichment bench: ${TOTAL} Sales Ask webhooks per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds ` +
-        `each way after a warm-up, fake API latency ${LATENCY_MS} ms, workers running`,
+        `each way after a warm-up, fake API latency ${LATENCY_MS} ms; hub HUB_ROLE=all in its own process, ` +
+        `enrichment concurrency 32, 16 per source`,
     );
 
-    await fire(`${hub.baseUrl}/hooks/${off.body.id}`, body);
-    await fire(`${hub.baseUrl}/hooks/${on.body.id}`, body);
-    await drain(hub, off.body.id);
-    await drain(hub, on.body.id);
+    await fire(`${hub.base}/hooks/${off.id}`, body);
+    await fire(`${hub.base}/hooks/${on.id}`, body);
+    await drain(hub.db, off.id);
+    await drain(hub.db, on.id);
 
     const results = { off: [] as Round[], on: [] as Round[] };
     const drains = { off: [] as number[], on: [] as number[] };
+    const cpu = { off: [] as number[], on: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, source] of [
-        ['off', off.body.id],
-        ['on', on.body.id],
+        ['off', off.id],
+        ['on', on.id],
       ] as const) {
-        const result = await fire(`${hub.baseUrl}/hooks/${source}`, body);
-        drains[name].push(await drain(hub, source));
+        const cpuBefore = cpuMs([hub.proc.pid!]);
+        const result = await fire(`${hub.base}/hooks/${source}`, body);
+        drains[name].push(await drain(hub.db, source));
+        cpu[name].push((cpuMs([hub.proc.pid!]) - cpuBefore) / TOTAL);
         results[name].push(result);
         console.log(
           `  round ${round + 1} enrichment ${name.padEnd(3)}: ${result.rps.toFixed(0)} req/s  p50 ${result.p50.toFixed(2)} ms  ` +
-            `p99 ${result.p99.toFixed(2)} ms  non-202 ${result.failures}  drained ${drains[name].at(-1)!.toFixed(1)} s later`,
+            `p99 ${result.p99.toFixed(2)} ms  non-202 ${result.failures}  drained ${drains[name].at(-1)!.toFixed(1)} s later  ` +
+            `hub CPU ${cpu[name].at(-1)!.toFixed(2)} ms/event`,
         );
       }
     }
@@ -138,16 +284,17 @@ async function main() {
     const change = ((onRps - offRps) / offRps) * 100;
     console.log(
       `ingest with enrichment off: ${offRps.toFixed(0)} req/s, on: ${onRps.toFixed(0)} req/s ` +
-        `(${change >= 0 ? '+' : ''}${change.toFixed(1)} %; issue 12 asks for within 5 %)`,
+        `(${change >= 0 ? '+' : ''}${change.toFixed(1)} %; issue 12 asks for within 5 %); hub CPU per event, ` +
+        `ingest to normalised: off ${median(cpu.off).toFixed(2)} ms, on ${median(cpu.on).toFixed(2)} ms`,
     );
-    const [{ fetched }] = await hub.sql<{ fetched: number }>(
+    const { rows } = await hub.db.query<{ fetched: number }>(
       `SELECT count(*)::int AS fetched FROM inbound_event WHERE source_id = $1 AND enrichment_status = 'enriched'`,
-      [on.body.id],
+      [on.id],
     );
-    console.log(`enriched events: ${fetched} (fake API answered ${api.requests.length} requests)`);
+    console.log(`enriched events: ${rows[0].fetched} of ${TOTAL * (ROUNDS + 1)}`);
   } finally {
-    await hub.close();
-    await api.stop();
+    await hub.stop();
+    api.proc.disconnect();
   }
 }
 

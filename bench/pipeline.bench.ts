@@ -18,10 +18,9 @@
  * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, split; comma-separated) runs only those
  * parts and prints no table, for profiling.
  */
-import { ChildProcess, execFileSync, execSync, fork } from 'node:child_process';
+import { ChildProcess, execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
@@ -30,8 +29,8 @@ import ts from 'typescript';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
+import { child, compileHub, cpuMs, freePort, ROOT, sleep } from './processes';
 
-const ROOT = join(__dirname, '..');
 const RESULTS = join(ROOT, 'bench', 'results');
 const SCALE = process.env.BENCH_QUICK ? 0.5 : 1;
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -47,7 +46,6 @@ const API_KEY = `bench-${randomBytes(16).toString('hex')}`;
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
 
 /** The hub at another commit, compiled in a temporary folder (no git state changes); returns its main.js. */
@@ -58,19 +56,13 @@ function buildBaseline(ref: string): string {
     { cwd: ROOT },
   );
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: dir,
-    stdio: 'inherit',
-  });
+  compileHub(dir);
   return join(dir, 'dist/src/main.js');
 }
 
 /** Compiles the hub (npm run build) and the two helper processes, so every server runs as plain node. */
 function build(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  compileHub();
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
   for (const name of ['sink', 'ceiling']) {
     const source = readFileSync(join(ROOT, 'bench', `${name}.ts`), 'utf8');
@@ -79,22 +71,6 @@ function build(): void {
     });
     writeFileSync(join(ROOT, 'dist', 'bench', `${name}.js`), outputText);
   }
-}
-
-function child(
-  file: string,
-  env: Record<string, string>,
-  execArgv: string[] = [],
-): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(file, [], {
-    env: { ...process.env, ...env },
-    execArgv,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (message: { port: number }) => resolve({ proc, port: message.port }));
-    proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
 }
 
 class Sink {
@@ -128,26 +104,7 @@ class Sink {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU time (user + system, ms) and RSS (MiB) of processes, from /proc. */
-function cpuMs(pids: number[]): number {
-  return pids.reduce((sum, pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
+/** RSS (MiB) of processes, from /proc. */
 function rssMib(pids: number[]): number {
   return pids.reduce((sum, pid) => {
     try {

@@ -105,6 +105,38 @@ describe('AskElephant transcript timeline shapes', () => {
     );
   });
 
+  it('segments of different shapes in one list each read as if alone', async () => {
+    // The mapping resolves key names once per list (speed on long calls); a list that mixes shapes must not suffer.
+    const shape = fc.record({
+      speaker: fc.constantFrom(...speakerForms),
+      textKey: fc.constantFrom(...textKeys),
+      time: fc.constantFrom(...timeForms),
+      extra: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            lines.map((l) => l[0]),
+            shape,
+          ),
+          { minLength: 2, maxLength: 6 },
+        ),
+        async (drawn) => {
+          const list = drawn.map(([line, s]) => segment(line, s.speaker, s.textKey, s.time, s.extra));
+          const event = await map('askelephant', 'v1.engagement.transcript_timeline.completed.json', {
+            transcriptTimeline: { segments: list },
+          });
+          const transcript = event.data.transcript as { segments: unknown[] };
+          expect(transcript.segments).toEqual(
+            drawn.map(([line]) => ({ speaker: line.speaker, text: line.text, at: iso(START + line.offset * 1000) })),
+          );
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
   it('a document with nothing recognisable adds no transcript and still maps', async () => {
     const event = await map('askelephant', 'v1.engagement.transcript_timeline.completed.json', {
       transcriptTimeline: { status: 'processing' },

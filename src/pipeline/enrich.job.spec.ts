@@ -9,6 +9,7 @@ import { InboundEventService, InboundForEnrich } from '../ingest/inbound-event.s
 import { MetricsService } from '../metrics/metrics.service';
 import { SourceService } from '../sources/source.service';
 import { EnrichJob, RetryEnrichmentError } from './enrich.job';
+import { NormalizeJob } from './normalize.job';
 import { EnrichJobData, PipelineQueue } from './pipeline.queue';
 
 const row = (attempts = 1): InboundForEnrich => ({
@@ -29,12 +30,14 @@ describe(EnrichJob.name, () => {
   const sources = mockOf<SourceService>({ find: jest.fn(), enrichmentCredential: jest.fn() });
   const enrichment = mockOf<EnrichmentService>({ fetch: jest.fn() });
   const queue = mockOf<PipelineQueue>({ normalize: jest.fn() });
+  const normalizeJob = mockOf<NormalizeJob>({ run: jest.fn() });
   const connectors = new ConnectorRegistry();
 
   beforeEach(async () => {
     jest.clearAllMocks();
     inbound.beginEnrich.mockResolvedValue(row());
     inbound.finishEnrichment.mockResolvedValue(true);
+    normalizeJob.run.mockResolvedValue('normalized');
     sources.find.mockResolvedValue({ id: 'src_1', name: 'Sales Ask EMEA', connector: 'salesask' } as never);
     sources.enrichmentCredential.mockReturnValue({ apiKey: 'key' });
     const moduleRef = await Test.createTestingModule({
@@ -45,6 +48,7 @@ describe(EnrichJob.name, () => {
         { provide: ConnectorRegistry, useValue: connectors },
         { provide: EnrichmentService, useValue: enrichment },
         { provide: PipelineQueue, useValue: queue },
+        { provide: NormalizeJob, useValue: normalizeJob },
         { provide: MetricsService, useValue: mockMetrics() },
         // Three tries, one fetch per source at a time.
         {
@@ -57,7 +61,7 @@ describe(EnrichJob.name, () => {
     sut = moduleRef.get(EnrichJob);
   });
 
-  it('stores the document and hands the event to normalize', async () => {
+  it('stores the document and normalises the event in the same slot', async () => {
     enrichment.fetch.mockResolvedValue({
       outcome: 'enriched',
       document: { recording: { id: 'r1' } },
@@ -75,7 +79,8 @@ describe(EnrichJob.name, () => {
       truncated: false,
       bytes: 12,
     });
-    expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
+    expect(queue.normalize).not.toHaveBeenCalled();
   });
 
   it('schedules a retry no sooner than Retry-After and records why', async () => {
@@ -96,7 +101,7 @@ describe(EnrichJob.name, () => {
       'throttled',
       'Sales Ask API answered HTTP 429',
     );
-    expect(queue.normalize).not.toHaveBeenCalled();
+    expect(normalizeJob.run).not.toHaveBeenCalled();
   });
 
   it('after the last try, fails with the last reason and normalises without the document', async () => {
@@ -113,7 +118,8 @@ describe(EnrichJob.name, () => {
       errorCode: 'timed_out',
       error: 'gave up after 3 attempts; last: timed out after 15000 ms',
     });
-    expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
+    expect(queue.normalize).not.toHaveBeenCalled();
   });
 
   it('a source whose key was removed meanwhile goes on without enrichment, saying so', async () => {
@@ -125,7 +131,8 @@ describe(EnrichJob.name, () => {
       errorCode: 'not_configured',
       error: 'source "Sales Ask EMEA" (src_1) has no enrichment API key any more',
     });
-    expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
+    expect(queue.normalize).not.toHaveBeenCalled();
   });
 
   it('skips an event that no longer waits for enrichment', async () => {
@@ -134,36 +141,65 @@ describe(EnrichJob.name, () => {
     expect(enrichment.fetch).not.toHaveBeenCalled();
   });
 
-  it('holds a source to its cap: a second job waits without a fetch or a spent attempt', async () => {
-    let finish!: () => void;
+  it('queues the normalisation when it cannot run in this slot', async () => {
+    enrichment.fetch.mockResolvedValue({
+      outcome: 'enriched',
+      document: {},
+      truncated: false,
+      bytes: 2,
+      durationMs: 1,
+    });
+    normalizeJob.run.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    await expect(sut.run('in_1')).resolves.toBe('enriched');
+    expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+  });
+
+  it('holds a source to its cap: one job waits in-process for the slot, the next goes back to the queue', async () => {
+    const finishers: (() => void)[] = [];
     enrichment.fetch.mockImplementation(
       () =>
         new Promise((resolve) => {
-          finish = () =>
-            resolve({ outcome: 'failed', code: EnrichmentErrorCode.Rejected, reason: 'HTTP 404', durationMs: 1 });
+          finishers.push(() =>
+            resolve({ outcome: 'failed', code: EnrichmentErrorCode.Rejected, reason: 'HTTP 404', durationMs: 1 }),
+          );
         }),
     );
-    const job = () =>
-      mockOf<Job<EnrichJobData>>({
-        updateData: jest.fn(),
-        moveToDelayed: jest.fn(),
-      }) as unknown as Job<EnrichJobData> & {
-        updateData: jest.Mock;
-        moveToDelayed: jest.Mock;
-      };
-    const first = Object.assign(job(), { data: { inboundEventId: 'in_1', sourceId: 'src_1' } });
-    const second = Object.assign(job(), { data: { inboundEventId: 'in_2', sourceId: 'src_1' } });
+    const job = (inboundEventId: string) =>
+      Object.assign(
+        mockOf<Job<EnrichJobData>>({
+          updateData: jest.fn(),
+          moveToDelayed: jest.fn(),
+        }) as unknown as Job<EnrichJobData> & {
+          updateData: jest.Mock;
+          moveToDelayed: jest.Mock;
+        },
+        { data: { inboundEventId, sourceId: 'src_1' } },
+      );
+    const [first, second, third] = [job('in_1'), job('in_2'), job('in_3')];
+    const tick = () => new Promise((r) => setImmediate(r));
     const running = sut.process(first, 'token');
-    await new Promise((r) => setImmediate(r));
+    await tick();
     expect(sut.inFlight('src_1')).toBe(1);
 
-    await expect(sut.process(second, 'token')).rejects.toBeInstanceOf(DelayedError);
-    expect(second.moveToDelayed).toHaveBeenCalledTimes(1);
-    expect(second.updateData).toHaveBeenCalledWith({ inboundEventId: 'in_2', sourceId: 'src_1', waits: 1 });
+    // The cap is 1: the second job waits here for the slot, without a fetch or a trip through Redis.
+    const waiting = sut.process(second, 'token');
+    await tick();
+    expect(second.moveToDelayed).not.toHaveBeenCalled();
+    // One waiter per slot: the third goes back to the queue, spending no attempt.
+    await expect(sut.process(third, 'token')).rejects.toBeInstanceOf(DelayedError);
+    expect(third.moveToDelayed).toHaveBeenCalledTimes(1);
+    expect(third.updateData).toHaveBeenCalledWith({ inboundEventId: 'in_3', sourceId: 'src_1', waits: 1 });
     expect(enrichment.fetch).toHaveBeenCalledTimes(1);
 
-    finish();
+    // The first fetch ends, and its slot goes straight to the waiter.
+    finishers[0]();
     await expect(running).resolves.toBe('failed');
+    await tick();
+    expect(enrichment.fetch).toHaveBeenCalledTimes(2);
+    expect(sut.inFlight('src_1')).toBe(1);
+    finishers[1]();
+    await expect(waiting).resolves.toBe('failed');
+    expect(second.moveToDelayed).not.toHaveBeenCalled();
     expect(sut.inFlight('src_1')).toBe(0);
   });
 });

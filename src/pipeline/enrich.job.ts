@@ -9,12 +9,15 @@ import { EnrichmentErrorCode, EnrichmentOutcome, EnrichmentService } from '../en
 import { InboundEventService, InboundForEnrich } from '../ingest/inbound-event.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SourceService } from '../sources/source.service';
+import { BusyPacer } from './busy-pacer';
 import { DestinationGate } from './destination-gate';
+import { NormalizeJob } from './normalize.job';
 import {
   ENRICH_LEASE_MARGIN_SECONDS,
   QueueName,
-  SOURCE_BUSY_DELAY_MS,
   SOURCE_BUSY_MAX_DELAY_MS,
+  SOURCE_FIRST_GUESS_MS,
+  SOURCE_WAIT_MS,
 } from './pipeline.constants';
 import { EnrichJobData, PipelineQueue } from './pipeline.queue';
 import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
@@ -37,11 +40,15 @@ export class RetryEnrichmentError extends Error {
  * Issue 12: the step between commit and normalize for events whose source has an API credential. One fetch per
  * job, with the guarantees of a delivery: the overall deadline, the SSRF guard and keep-alive (OutboundClient),
  * retries on 5xx, 429 and network errors honouring Retry-After (HUB_ENRICHMENT_RETRY_SCHEDULE), and at most
- * HUB_ENRICHMENT_SOURCE_CONCURRENCY fetches in flight per source in this process (a source at its cap makes the job
- * wait without spending a try, as DestinationGate does for deliveries).
+ * HUB_ENRICHMENT_SOURCE_CONCURRENCY fetches in flight per source in this process. A job whose source is at its cap
+ * waits in-process for a slot (at most `cap` waiters, each up to SOURCE_WAIT_MS), as deliveries do; past that it
+ * goes back to the queue without spending a try, until the source's next free turn (BusyPacer). A backlog flows
+ * slot to slot, and each queued job comes back about once, instead of bouncing through Redis until its turn.
  *
  * Whatever happens, the event goes on to normalize: with the document, or — after a 401/403, another 4xx, or the
  * last try — without it, marked `failed` with the reason, so its canonical events carry `enrichment: "failed"`.
+ * Normalisation runs at once in this job's slot (one queue hop fewer per event); if it cannot run now, the
+ * normalize queue takes the event.
  * Tries are counted in Postgres and each one leases the row, so a Redis flush or a dead worker strands nothing:
  * the reconciler re-enqueues pending events whose next try is due.
  */
@@ -54,6 +61,7 @@ export class RetryEnrichmentError extends Error {
 export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   /** The delivery gate, keyed by source id here: the same in-memory per-key cap. */
   private readonly gate = new DestinationGate();
+  private readonly pacer = new BusyPacer(SOURCE_FIRST_GUESS_MS, SOURCE_BUSY_MAX_DELAY_MS);
 
   constructor(
     private readonly inbound: InboundEventService,
@@ -61,6 +69,7 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     private readonly connectors: ConnectorRegistry,
     private readonly enrichment: EnrichmentService,
     private readonly queue: PipelineQueue,
+    private readonly normalizeJob: NormalizeJob,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(ROOT_LOGGER) protected readonly logger: Logger,
@@ -74,16 +83,16 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
 
   async process(job: Job<EnrichJobData>, token?: string): Promise<EnrichOutcome> {
     const { inboundEventId, sourceId } = job.data;
-    const release = this.gate.tryAcquire(sourceId, this.config.enrichmentSourceConcurrency);
+    const cap = this.config.enrichmentSourceConcurrency;
+    const release = await this.gate.acquire(sourceId, cap, SOURCE_WAIT_MS);
     if (!release) {
-      return this.postponeWhileBusy(job, token, job.data, {
-        baseMs: SOURCE_BUSY_DELAY_MS,
-        maxMs: SOURCE_BUSY_MAX_DELAY_MS,
-      });
+      return this.postponeWhileBusy(job, token, job.data, { delayMs: this.pacer.delayFor(sourceId, cap) });
     }
+    const started = Date.now();
     try {
       return await this.run(inboundEventId);
     } finally {
+      this.pacer.observe(sourceId, Date.now() - started);
       release();
     }
   }
@@ -155,7 +164,7 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
         },
         'enriched',
       );
-      await this.queue.normalize([event.id]);
+      await this.normalizeNow(event.id);
       return 'enriched';
     }
     if (result.outcome === 'failed') return this.finishFailed(event, result.code, result.reason);
@@ -186,8 +195,21 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     if (!stored) return 'lost';
     this.metrics.enrichmentFailed.inc({ code });
     this.logger.warn({ inboundEventId: event.id, code, reason }, 'enrichment failed; normalising without it');
-    await this.queue.normalize([event.id]);
+    await this.normalizeNow(event.id);
     return 'failed';
+  }
+
+  /**
+   * Straight on to normalize in this slot. A normalisation that cannot run now (Postgres down, the mapping pool
+   * closing) goes to the normalize queue and its retries; were Redis down too, the reconciler finds the event.
+   */
+  private async normalizeNow(inboundEventId: string): Promise<void> {
+    try {
+      await this.normalizeJob.run(inboundEventId);
+    } catch (err) {
+      this.logger.info({ inboundEventId, err: (err as Error).message }, 'normalising after enrichment is queued');
+      await this.queue.normalize([inboundEventId]);
+    }
   }
 
   protected override isExpectedFailure(err: Error): boolean {

@@ -19,9 +19,12 @@ export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
 export const DESTINATION_WAIT_MS = 50;
 /** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */
 export const ENRICH_LEASE_MARGIN_SECONDS = 10;
+/** How long an enrich job waits in-process for its busy source's slot before it goes back to the queue. */
+export const SOURCE_WAIT_MS = 1000;
 /**
- * How long an enrich job whose source is at its in-flight cap waits before trying again; doubles per wait. Capped
- * lower than deliveries': a vendor API answers in tens of milliseconds, and a long wait would idle the source's slots.
+ * An enrich job that goes back to the queue comes back at its source's next free turn (BusyPacer): turns are
+ * spaced by the source's recent time per job (this guess until one is seen) over its cap, never more than the
+ * maximum ahead.
  */
-export const SOURCE_BUSY_DELAY_MS = 50;
-export const SOURCE_BUSY_MAX_DELAY_MS = 500;
+export const SOURCE_FIRST_GUESS_MS = 200;
+export const SOURCE_BUSY_MAX_DELAY_MS = 60_000;

@@ -55,6 +55,14 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
         }),
       ),
     );
+    // Normalisations started straight from ingest finish (and dispatch their deliveries) before Postgres goes.
+    await withTimeout(
+      this.normalizeJob?.drainInline() ?? Promise.resolve(),
+      DRAIN_TIMEOUT_MS,
+      'inline normalisations',
+    ).catch(() =>
+      this.logger.warn('inline normalisations did not finish in time; the reconciler will find their events'),
+    );
     // First attempts started straight from normalisation (DeliverJob.dispatch) finish and record before Postgres goes.
     await withTimeout(this.deliverJob?.drainInline() ?? Promise.resolve(), DRAIN_TIMEOUT_MS, 'inline deliveries').catch(
       () => this.logger.warn('inline delivery attempts did not finish in time; their leases will expire'),

@@ -1,5 +1,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { CloudEvent } from '../src/canonical/cloud-event';
+import { QueueName } from '../src/pipeline/pipeline.constants';
+import { PipelineQueue } from '../src/pipeline/pipeline.queue';
 import { startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { sample, svixHeaders, whsec } from './helpers/vendors';
@@ -101,6 +103,9 @@ describe('pipeline e2e', () => {
       [response.body.id],
     );
     expect(inbound).toEqual({ status: 'normalized', vendor_event_id: vendor.id });
+    // Issue 11: a process that runs workers normalised what it had just committed itself, with no normalize job.
+    const normalizeQueue = hub.app.get(PipelineQueue).queue(QueueName.Normalize);
+    expect(await normalizeQueue.getJob(response.body.id)).toBeUndefined();
   });
 
   it('collapses concurrent duplicates of one delivery onto one stored event', async () => {
@@ -201,5 +206,34 @@ describe('pipeline e2e', () => {
     // Re-normalising a delivered event with an unchanged mapping is accepted and sends nothing again (issue 9).
     await hub.api().post(`/api/events/${row.id}/renormalize`).expect(202);
     await hub.api().get('/api/events/in_doesnotexist').expect(404);
+  });
+});
+
+describe('pipeline e2e, api role', () => {
+  it('an api-only process hands each committed event to the normalize queue', async () => {
+    const hub = await startHub({ HUB_ROLE: 'api' });
+    try {
+      const secret = whsec();
+      const source = await hub
+        .api()
+        .post('/api/sources')
+        .send({ name: 'AskElephant', connector: 'askelephant', secrets: [secret] })
+        .expect(201);
+      const body = sample('askelephant', 'v1.engagement.updated.json');
+      const response = await hub
+        .http()
+        .post(`/hooks/${source.body.id}`)
+        .set(svixHeaders(secret, body))
+        .send(body.toString())
+        .expect(202);
+      const job = await hub.app.get(PipelineQueue).queue(QueueName.Normalize).getJob(response.body.id);
+      expect(job?.data).toEqual({ inboundEventId: response.body.id });
+      const [row] = await hub.sql<{ status: string }>('SELECT status FROM inbound_event WHERE id = $1', [
+        response.body.id,
+      ]);
+      expect(row.status).toBe('received');
+    } finally {
+      await hub.close();
+    }
   });
 });

@@ -135,8 +135,9 @@ export class IngestService {
   }
 
   /**
-   * Store (committed before any 2xx), then enqueue normalize, or enrich first when the event is to be enriched
-   * (the fetch runs after the ack, never before it); a duplicate enqueues nothing.
+   * Store (committed before any 2xx), then start normalize (in this process when it runs workers and has a free
+   * slot, else through the queue), or enqueue enrich first when the event is to be enriched (the fetch runs after
+   * the ack, never before it); a duplicate starts nothing.
    */
   private async accept(
     sourceId: string,
@@ -148,7 +149,7 @@ export class IngestService {
     const result = await this.store(sourceId, envelope, headers, rawBody, enrich);
     if (!result.duplicate) {
       if (enrich) await this.queue.enrich([{ id: result.id, sourceId }]);
-      else await this.queue.normalize([result.id]);
+      else await this.queue.startNormalize([result.id]);
     }
     return result;
   }

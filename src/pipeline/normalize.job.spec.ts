@@ -63,7 +63,7 @@ describe(NormalizeJob.name, () => {
   const deliveries = mockOf<DeliveryService>({ supersedeWaiting: jest.fn() });
   const routing = mockOf<RoutingService>({ route: jest.fn(), plan: jest.fn() });
   const destinations = mockOf<DestinationService>({ activeCached: jest.fn() });
-  const queue = mockOf<PipelineQueue>({ deliver: jest.fn() });
+  const queue = mockOf<PipelineQueue>({ deliver: jest.fn(), normalize: jest.fn(), normalizeLocally: jest.fn() });
   const deliverJob = mockOf<DeliverJob>({ dispatch: jest.fn() });
 
   beforeEach(async () => {
@@ -119,6 +119,38 @@ describe(NormalizeJob.name, () => {
     await expect(sut.run('in_1')).resolves.toBe('normalized');
     expect(deliverJob.dispatch).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
     expect(queue.deliver).toHaveBeenCalledWith([]);
+  });
+
+  describe('straight from ingest (tryInline)', () => {
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it('runs the event in this process, up to HUB_NORMALIZE_CONCURRENCY at once, then declines', async () => {
+      const finishers: (() => void)[] = [];
+      inbound.beginNormalize.mockImplementation(
+        () => new Promise((resolve) => finishers.push(() => resolve(inboundRow()))),
+      );
+      const cap = testConfig().normalizeConcurrency;
+      const taken = Array.from({ length: cap + 1 }, (_, i) => sut.tryInline(`in_${i}`));
+      expect(taken).toEqual([...Array(cap).fill(true), false]);
+      finishers.forEach((finish) => finish());
+      await sut.drainInline();
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(cap);
+      expect(queue.normalize).not.toHaveBeenCalled();
+    });
+
+    it('hands a run that cannot finish to the queue', async () => {
+      inbound.beginNormalize.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      expect(sut.tryInline('in_1')).toBe(true);
+      await settle();
+      await sut.drainInline();
+      expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    });
+
+    it('takes nothing once shutdown has begun', async () => {
+      await sut.drainInline();
+      expect(sut.tryInline('in_1')).toBe(false);
+      expect(inbound.beginNormalize).not.toHaveBeenCalled();
+    });
   });
 
   it('fails an event whose source no longer exists', async () => {

@@ -57,8 +57,41 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     super();
   }
 
+  /** Normalisations started straight from ingest in this process (tryInline), running now. */
+  private readonly inline = new Set<Promise<void>>();
+  private closing = false;
+
   onApplicationBootstrap(): void {
     this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
+    this.queue.normalizeLocally((id) => this.tryInline(id));
+  }
+
+  /**
+   * Issue 11: an event this process has just committed is normalised here at once, without a trip through Redis,
+   * when fewer than HUB_NORMALIZE_CONCURRENCY such runs are in flight. Anything a run cannot finish (Postgres down,
+   * the mapping pool closing) goes to the normalize queue and its retries; a crash leaves the event `received` in
+   * Postgres, where the reconciler finds it. False: no slot, the caller enqueues.
+   */
+  tryInline(inboundEventId: string): boolean {
+    if (this.closing || this.inline.size >= this.config.normalizeConcurrency) return false;
+    const running: Promise<void> = this.runInline(inboundEventId).finally(() => this.inline.delete(running));
+    this.inline.add(running);
+    return true;
+  }
+
+  /** Shutdown: no new inline runs; waits for the running ones. */
+  async drainInline(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.inline]);
+  }
+
+  private async runInline(inboundEventId: string): Promise<void> {
+    try {
+      await this.run(inboundEventId);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, inboundEventId }, 'normalisation failed; queued to retry');
+      await this.queue.normalize([inboundEventId]);
+    }
   }
 
   async process(job: Job<NormalizeJobData>): Promise<NormalizeOutcome> {

@@ -57,6 +57,8 @@ export class PipelineQueue {
   private readonly connection: Redis;
   private readonly queues = new Map<QueueName, Queue>();
 
+  private localNormalize?: (inboundEventId: string) => boolean;
+
   constructor(
     @Inject(HUB_CONFIG) config: HubConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
@@ -75,6 +77,24 @@ export class PipelineQueue {
 
   queue(name: QueueName): Queue {
     return this.queues.get(name)!;
+  }
+
+  /**
+   * Issue 11: a worker process's NormalizeJob offers to normalise, in this process and without the queue, the events
+   * this process has just committed. `tryRun` answers false when it has no free slot (or is shutting down).
+   */
+  normalizeLocally(tryRun: (inboundEventId: string) => boolean): void {
+    this.localNormalize = tryRun;
+  }
+
+  /**
+   * The first normalisation of events just committed (ingest): started at once in this process when it runs workers
+   * and has a free slot, otherwise through the normalize queue. Postgres holds each event either way, and the
+   * reconciler re-enqueues any that a crash or a lost enqueue leaves waiting.
+   */
+  startNormalize(inboundEventIds: string[]): Promise<boolean> {
+    const tryRun = this.localNormalize;
+    return this.normalize(tryRun ? inboundEventIds.filter((id) => !tryRun(id)) : inboundEventIds);
   }
 
   normalize(inboundEventIds: string[]): Promise<boolean> {

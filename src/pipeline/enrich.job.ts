@@ -86,7 +86,7 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     const cap = this.config.enrichmentSourceConcurrency;
     const release = await this.gate.acquire(sourceId, cap, SOURCE_WAIT_MS);
     if (!release) {
-      return this.postponeWhileBusy(job, token, job.data, { delayMs: this.pacer.delayFor(sourceId, cap) });
+      return this.postponeWhileBusy(job, token, job.data, this.pacer.delayFor(sourceId, cap));
     }
     const started = Date.now();
     try {

@@ -25,23 +25,17 @@ export abstract class PipelineWorkerHost extends WorkerHost {
   }
 
   /**
-   * The job's key (a destination, a source) has its cap in flight in this process: back to delayed, and
-   * DelayedError spends no attempt. The wait is either the caller's (`delayMs`, a BusyPacer turn) or doubles while
-   * the key stays busy, up to `maxMs`, with jitter, so a long backlog does not churn through Redis. `data` is what
-   * the job keeps (the count of waits is added).
+   * The job's key (a destination, a source) has its cap in flight in this process: back to delayed for `delayMs`
+   * (the key's next free turn, from its BusyPacer), and DelayedError spends no attempt. `data` is what the job keeps
+   * (the count of waits is added).
    */
   protected async postponeWhileBusy<T extends { waits?: number }>(
     job: Job<T>,
     token: string | undefined,
     data: T,
-    wait: { baseMs: number; maxMs: number } | { delayMs: number },
+    delayMs: number,
   ): Promise<never> {
-    const waits = job.data.waits ?? 0;
-    await job.updateData({ ...data, waits: waits + 1 });
-    const delayMs =
-      'delayMs' in wait
-        ? wait.delayMs
-        : Math.round(Math.min(wait.baseMs * 2 ** waits, wait.maxMs) * (0.5 + Math.random()));
+    await job.updateData({ ...data, waits: (job.data.waits ?? 0) + 1 });
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }

@@ -12,9 +12,13 @@ export const RECONCILE_GRACE_SECONDS = 2;
 export const NORMALIZE_RETRY_SECONDS = 10;
 /** Normalisation tries before an event that keeps failing (or keeps killing its worker) ends `failed`. */
 export const MAX_NORMALIZE_ATTEMPTS = 10;
-/** How long a delivery whose destination is at its in-flight cap waits before trying again; doubles per wait. */
-export const DESTINATION_BUSY_DELAY_MS = 100;
-export const DESTINATION_BUSY_MAX_DELAY_MS = 2000;
+/**
+ * A delivery job whose destination is at its in-flight cap goes back to the queue until the destination's next free
+ * turn (BusyPacer): turns are spaced by its recent time per attempt (this guess until one is seen) over its cap,
+ * never more than the maximum ahead.
+ */
+export const DESTINATION_FIRST_GUESS_MS = 100;
+export const DESTINATION_BUSY_MAX_DELAY_MS = 10_000;
 /** How long a job waits in-process for a busy destination's slot before it goes back to the queue (issue 11). */
 export const DESTINATION_WAIT_MS = 50;
 /** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */

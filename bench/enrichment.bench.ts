@@ -10,24 +10,20 @@
  * transcript, in this process: a long call's transcript is the largest thing a mapping reads. Figures only: nothing
  * here asserts. BENCH_MAPPING_ONLY=1 prints only the mapping figures.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
 import { Client } from 'pg';
-import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample } from '../test/helpers/vendors';
-import { child, compileHub, cpuMs, freePort, ROOT, sleep } from './processes';
+import { child, compileHub, cpuMs, HubProcesses, ROOT, sleep } from './processes';
 
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LATENCY_MS = Number(process.env.BENCH_API_LATENCY_MS ?? 50);
-const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const API_KEY = `bench-${randomBytes(16).toString('hex')}`;
 
 interface Round {
   rps: number;
@@ -85,77 +81,22 @@ async function drain(db: Client, sourceId: string): Promise<number> {
   }
 }
 
-interface Hub {
-  proc: ChildProcess;
-  db: Client;
-  post(path: string, body: unknown): Promise<{ id: string }>;
-  base: string;
-  stop(): Promise<void>;
-}
-
-async function startHub(): Promise<Hub> {
-  const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
-  const database = `sbbench_${suffix}`;
-  const port = await freePort();
-  const env = {
-    DATABASE_URL: `${SERVER_URL}/${database}`,
-    REDIS_URL,
-    HUB_QUEUE_PREFIX: `sbbench_${suffix}`,
-    HUB_API_KEY: API_KEY,
-    HUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    HUB_OUTBOUND_ALLOW: '127.0.0.0/8',
-    HUB_ROLE: 'all',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    HUB_ENRICHMENT_CONCURRENCY: '32',
-    HUB_ENRICHMENT_SOURCE_CONCURRENCY: '16',
-  };
-  const proc = fork(join(ROOT, 'dist/src/main.js'), [], {
-    env: { ...process.env, ...env },
+/** The hub, HUB_ROLE=all, and a Postgres connection to its database for the drain checks. */
+async function startHub(): Promise<{ hub: HubProcesses; proc: ChildProcess; db: Client }> {
+  const hub = await HubProcesses.create(
+    { HUB_ENRICHMENT_CONCURRENCY: '32', HUB_ENRICHMENT_SOURCE_CONCURRENCY: '16' },
     // BENCH_CPU_PROF=1: profiles of the hub's main thread and mapping threads, for bench/profile-summary.ts.
-    execArgv: process.env.BENCH_CPU_PROF
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/enrichment')}`]
-      : [],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${base}/health`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (Date.now() > deadline) throw new Error('hub did not start within 60 s');
-    await sleep(200);
-  }
-  const db = new Client({ connectionString: env.DATABASE_URL });
+    {
+      execArgv: process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/enrichment')}`]
+        : [],
+    },
+  );
+  const proc = hub.spawn('all');
+  await hub.healthy();
+  const db = new Client({ connectionString: hub.env.DATABASE_URL });
   await db.connect();
-  return {
-    proc,
-    db,
-    base,
-    async post(path, body) {
-      const res = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-      return res.json() as Promise<{ id: string }>;
-    },
-    async stop() {
-      await db.end();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-        proc.once('exit', () => (clearTimeout(timer), resolve()));
-        proc.kill('SIGTERM');
-      });
-      await dropDatabase(database);
-      await deleteQueueKeys(env.HUB_QUEUE_PREFIX);
-    },
-  };
+  return { hub, proc, db };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -237,10 +178,10 @@ async function ingest() {
     { BENCH_API_LATENCY_MS: String(LATENCY_MS), BENCH_API_KEY: apiKey },
     ['-r', 'ts-node/register/transpile-only'],
   );
-  const hub = await startHub();
+  const { hub, proc, db } = await startHub();
   try {
-    const off = await hub.post('/api/sources', { name: 'bench off', connector: 'salesask' });
-    const on = await hub.post('/api/sources', {
+    const off = await hub.api('POST', '/api/sources', { name: 'bench off', connector: 'salesask' });
+    const on = await hub.api('POST', '/api/sources', {
       name: 'bench on',
       connector: 'salesask',
       enrichment: { apiKey, baseUrl: `http://127.0.0.1:${api.port}` },
@@ -256,8 +197,8 @@ async function ingest() {
 
     await fire(`${hub.base}/hooks/${off.id}`, body);
     await fire(`${hub.base}/hooks/${on.id}`, body);
-    await drain(hub.db, off.id);
-    await drain(hub.db, on.id);
+    await drain(db, off.id);
+    await drain(db, on.id);
 
     const results = { off: [] as Round[], on: [] as Round[] };
     const drains = { off: [] as number[], on: [] as number[] };
@@ -267,10 +208,10 @@ async function ingest() {
         ['off', off.id],
         ['on', on.id],
       ] as const) {
-        const cpuBefore = cpuMs([hub.proc.pid!]);
+        const cpuBefore = cpuMs([proc.pid!]);
         const result = await fire(`${hub.base}/hooks/${source}`, body);
-        drains[name].push(await drain(hub.db, source));
-        cpu[name].push((cpuMs([hub.proc.pid!]) - cpuBefore) / TOTAL);
+        drains[name].push(await drain(db, source));
+        cpu[name].push((cpuMs([proc.pid!]) - cpuBefore) / TOTAL);
         results[name].push(result);
         console.log(
           `  round ${round + 1} enrichment ${name.padEnd(3)}: ${result.rps.toFixed(0)} req/s  p50 ${result.p50.toFixed(2)} ms  ` +
@@ -287,12 +228,13 @@ async function ingest() {
         `(${change >= 0 ? '+' : ''}${change.toFixed(1)} %; issue 12 asks for within 5 %); hub CPU per event, ` +
         `ingest to normalised: off ${median(cpu.off).toFixed(2)} ms, on ${median(cpu.on).toFixed(2)} ms`,
     );
-    const { rows } = await hub.db.query<{ fetched: number }>(
+    const { rows } = await db.query<{ fetched: number }>(
       `SELECT count(*)::int AS fetched FROM inbound_event WHERE source_id = $1 AND enrichment_status = 'enriched'`,
       [on.id],
     );
     console.log(`enriched events: ${rows[0].fetched} of ${TOTAL * (ROUNDS + 1)}`);
   } finally {
+    await db.end();
     await hub.stop();
     api.proc.disconnect();
   }

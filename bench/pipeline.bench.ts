@@ -18,7 +18,7 @@
  * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, split; comma-separated) runs only those
  * parts and prints no table, for profiling.
  */
-import { ChildProcess, execSync, fork } from 'node:child_process';
+import { ChildProcess, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -26,10 +26,9 @@ import { join } from 'node:path';
 import jsonata from 'jsonata';
 import { Client } from 'pg';
 import ts from 'typescript';
-import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
-import { child, compileHub, cpuMs, freePort, ROOT, sleep } from './processes';
+import { child, compileHub, cpuMs, HubProcesses, ROOT, sleep } from './processes';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const SCALE = process.env.BENCH_QUICK ? 0.5 : 1;
@@ -42,9 +41,6 @@ const SALESASK_SECONDS = 5 * SCALE;
 const CONNECTIONS = 64;
 /** How long a phase waits for its backlog to reach the sink before it reports what is left and moves on. */
 const DRAIN_CAP_SECONDS = 25;
-const API_KEY = `bench-${randomBytes(16).toString('hex')}`;
-const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
 
@@ -148,11 +144,6 @@ async function startCeiling(sink: Sink, secret: string): Promise<Target> {
   };
 }
 
-interface HubProcess {
-  proc: ChildProcess;
-  role: string;
-}
-
 async function startHub(
   sink: Sink,
   secret: string,
@@ -160,57 +151,19 @@ async function startHub(
   workers: number,
   main = join(ROOT, 'dist/src/main.js'),
 ): Promise<Target & { addWorker(): Promise<void> }> {
-  const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
-  const database = `sbbench_${suffix}`;
-  const port = await freePort();
-  const env = {
-    DATABASE_URL: `${SERVER_URL}/${database}`,
-    REDIS_URL,
-    HUB_QUEUE_PREFIX: `sbbench_${suffix}`,
-    HUB_API_KEY: API_KEY,
-    HUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    HUB_OUTBOUND_ALLOW: '127.0.0.0/8',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    // An info line per ingest and per attempt would measure stdout; production ships them, the ceiling has none.
-    LOG_LEVEL: 'warn',
-  };
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', name)}`] : [];
-  const processes: HubProcess[] = [];
-  const spawnHub = (role: string) => {
-    const proc = fork(main, [], {
-      env: { ...process.env, ...env, HUB_ROLE: role },
-      execArgv: profile,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    processes.push({ proc, role });
-  };
-  const base = `http://127.0.0.1:${port}`;
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<{ id: string }>;
-  };
-  spawnHub(workers ? 'api' : 'all');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`${base}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('hub did not start within 60 s');
-    await sleep(200);
-  }
-  for (let i = 0; i < workers; i++) spawnHub('worker');
-  const askelephant = await api('POST', '/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
-  const salesask = await api('POST', '/api/sources', { name: 'bench', connector: 'salesask' });
+  const hub = await HubProcesses.create({}, { main, execArgv: profile });
+  hub.spawn(workers ? 'api' : 'all');
+  await hub.healthy();
+  for (let i = 0; i < workers; i++) hub.spawn('worker');
+  const askelephant = await hub.api('POST', '/api/sources', {
+    name: 'bench',
+    connector: 'askelephant',
+    secrets: [secret],
+  });
+  const salesask = await hub.api('POST', '/api/sources', { name: 'bench', connector: 'salesask' });
   let destinations = 0;
-  const db = new Client({ connectionString: env.DATABASE_URL });
+  const db = new Client({ connectionString: hub.env.DATABASE_URL });
   await db.connect();
   const target = {
     async backlog() {
@@ -221,14 +174,14 @@ async function startHub(
       return rows[0];
     },
     name,
-    base,
-    pids: () => processes.map((p) => p.proc.pid!),
+    base: hub.base,
+    pids: () => hub.pids(),
     svixPath: () => `/hooks/${askelephant.id}`,
     salesaskPath: () => `/hooks/${salesask.id}`,
     async destinations(n: number) {
       while (destinations < n) {
         destinations++;
-        await api('POST', '/api/destinations', {
+        await hub.api('POST', '/api/destinations', {
           name: `sink ${destinations}`,
           type: 'webhook',
           url: `${sink.url}/d/${destinations}`,
@@ -237,23 +190,12 @@ async function startHub(
       }
     },
     async addWorker() {
-      spawnHub('worker');
+      hub.spawn('worker');
       await sleep(3000); // boot: Nest context, Postgres pool, mapping threads
     },
     async stop() {
       await db.end();
-      await Promise.all(
-        processes.map(
-          ({ proc }) =>
-            new Promise<void>((resolve) => {
-              const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-              proc.once('exit', () => (clearTimeout(timer), resolve()));
-              proc.kill('SIGTERM');
-            }),
-        ),
-      );
-      await dropDatabase(database);
-      await deleteQueueKeys(env.HUB_QUEUE_PREFIX);
+      await hub.stop();
     },
   };
   await target.destinations(1);

@@ -1,8 +1,10 @@
 /* What the benches share to run servers as their own processes: a compiled hub, forked children, free ports. */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 
 export const ROOT = join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,4 +53,106 @@ export function cpuMs(pids: number[]): number {
       return sum;
     }
   }, 0);
+}
+
+const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * A compiled hub as real processes (one per role: `all`, or `api` plus workers) on the local Postgres and Redis, with
+ * its own database and queue prefix, logging at warn: an info line per ingest and per attempt would measure
+ * stdout; production ships them, the ceiling has none. HUB_* variables of the bench's environment pass through.
+ */
+export class HubProcesses {
+  readonly apiKey = `bench-${randomBytes(16).toString('hex')}`;
+  readonly processes: { proc: ChildProcess; role: string }[] = [];
+  readonly env: Record<string, string>;
+  readonly base: string;
+
+  private constructor(
+    port: number,
+    extraEnv: Record<string, string>,
+    private readonly options: { main?: string; execArgv?: string[] },
+  ) {
+    const suffix = `${process.pid}_${randomBytes(4).toString('hex')}`;
+    this.env = {
+      DATABASE_URL: `${SERVER_URL}/sbbench_${suffix}`,
+      REDIS_URL,
+      HUB_QUEUE_PREFIX: `sbbench_${suffix}`,
+      HUB_API_KEY: this.apiKey,
+      HUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      HUB_OUTBOUND_ALLOW: '127.0.0.0/8',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    };
+    this.base = `http://127.0.0.1:${port}`;
+  }
+
+  /** `main`: another build's main.js (a baseline); `execArgv`: e.g. --cpu-prof for every process. */
+  static async create(
+    extraEnv: Record<string, string> = {},
+    options: { main?: string; execArgv?: string[] } = {},
+  ): Promise<HubProcesses> {
+    return new HubProcesses(await freePort(), extraEnv, options);
+  }
+
+  get database(): string {
+    return new URL(this.env.DATABASE_URL).pathname.slice(1);
+  }
+
+  spawn(role: string): ChildProcess {
+    const proc = fork(this.options.main ?? join(ROOT, 'dist/src/main.js'), [], {
+      env: { ...process.env, ...this.env, HUB_ROLE: role },
+      execArgv: this.options.execArgv ?? [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    this.processes.push({ proc, role });
+    return proc;
+  }
+
+  async healthy(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const up = await fetch(`${this.base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return;
+      if (Date.now() > deadline) throw new Error(`hub did not start within ${timeoutMs / 1000} s`);
+      await sleep(200);
+    }
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<{ id: string }> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<{ id: string }>;
+  }
+
+  pids(): number[] {
+    return this.processes.map(({ proc }) => proc.pid!);
+  }
+
+  /** SIGTERM (SIGKILL after 15 s) every process, then drops the database and the queue keys. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map(
+        ({ proc }) =>
+          new Promise<void>((resolve) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+            const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+            proc.once('exit', () => (clearTimeout(timer), resolve()));
+            proc.kill('SIGTERM');
+          }),
+      ),
+    );
+    await dropDatabase(this.database);
+    await deleteQueueKeys(this.env.HUB_QUEUE_PREFIX);
+  }
 }

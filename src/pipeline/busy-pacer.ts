@@ -1,5 +1,5 @@
 /**
- * When a key (a source) is at its cap and its waiters are full, the jobs it sends back to the queue should come
+ * When a key (a destination, a source) is at its cap and its waiters are full, the jobs it sends back to the queue should come
  * back about when a slot is free, not all together. Each postponed job gets the next free turn: turns are spaced
  * by the key's recent time per job divided by its cap, so a backlog of n jobs comes back over n × time / cap, each
  * job about once, instead of every job bouncing through Redis every few hundred milliseconds until its turn comes.

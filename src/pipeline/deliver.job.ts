@@ -10,14 +10,8 @@ import { AdapterOutcome } from '../destinations/adapters/destination-adapter';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { BusyPacer } from './busy-pacer';
 import { DestinationGate } from './destination-gate';
-import {
-  DESTINATION_BUSY_MAX_DELAY_MS,
-  DESTINATION_FIRST_GUESS_MS,
-  DESTINATION_WAIT_MS,
-  QueueName,
-} from './pipeline.constants';
+import { DESTINATION_WAIT_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData, PipelineQueue } from './pipeline.queue';
 import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
@@ -44,8 +38,6 @@ const LEASE_MARGIN_SECONDS = 10;
 })
 export class DeliverJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   private readonly gate = new DestinationGate();
-  /** When a job must go back to the queue, it comes back at its destination's next free turn. */
-  private readonly pacer = new BusyPacer(DESTINATION_FIRST_GUESS_MS, DESTINATION_BUSY_MAX_DELAY_MS);
   /** First attempts started straight from normalisation, not yet finished. */
   private readonly inline = new Set<Promise<void>>();
   private closing = false;
@@ -132,18 +124,11 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     if (!release) {
       // The destination has its cap of attempts in flight, and no slot came free while waiting briefly: back to
       // the queue until the destination's next free turn, so a backlog does not bounce through Redis again and again.
-      return this.postponeWhileBusy(
-        job,
-        token,
-        { ...job.data, destinationId },
-        this.pacer.delayFor(destinationId, cap),
-      );
+      return this.postponeWhileBusy(job, token, { ...job.data, destinationId }, this.gate.nextTurn(destinationId, cap));
     }
-    const started = Date.now();
     try {
       return await this.run(deliveryId);
     } finally {
-      this.pacer.observe(destinationId, Date.now() - started);
       release();
     }
   }

@@ -49,4 +49,21 @@ describe(DestinationGate.name, () => {
     expect(sut.held('a')).toBe(1);
     expect(sut.tryAcquire('b', 1)).toBeDefined();
   });
+
+  it('books a busy key’s turns from how long its slots were held', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000);
+    try {
+      const sut = new DestinationGate({ firstGuessMs: 100, maxDelayMs: 60_000 });
+      const release = sut.tryAcquire('a', 2)!;
+      now.mockReturnValue(1_040);
+      release();
+      // 40 ms per slot over a cap of 2: one turn every 20 ms, booked one after the other.
+      expect(sut.nextTurn('a', 2)).toBe(20);
+      expect(sut.nextTurn('a', 2)).toBe(40);
+      // A key never seen starts from the first guess.
+      expect(sut.nextTurn('b', 2)).toBe(50);
+    } finally {
+      now.mockRestore();
+    }
+  });
 });

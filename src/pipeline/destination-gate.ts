@@ -1,3 +1,6 @@
+import { BusyPacer } from './busy-pacer';
+import { DESTINATION_BUSY_MAX_DELAY_MS, DESTINATION_FIRST_GUESS_MS } from './pipeline.constants';
+
 /**
  * Attempts in flight per destination in this process. A destination at its cap gets no more worker slots: its next
  * job goes back to the queue for a while (see DeliverJob), so slow receivers can hold `cap` slots each and never
@@ -8,10 +11,24 @@
  * destination, each for at most `maxWaitMs`. A fast receiver frees a slot within a few milliseconds, so its backlog
  * flows without each job going back to Redis and coming out again; a slow receiver's waiters give up after
  * `maxWaitMs` and go back to the queue as before, so it still holds at most 2 × cap slots, and only briefly.
+ *
+ * A job that goes back to the queue asks `nextTurn` when to come back: the gate times how long each slot is held
+ * and books the key's turns with a BusyPacer, so a backlog comes back about once per job, not on a timer.
  */
 export class DestinationGate {
   private readonly inFlight = new Map<string, number>();
   private readonly waiting = new Map<string, ((release: () => void) => void)[]>();
+  private readonly pacer: BusyPacer;
+
+  /** `firstGuessMs`: a key's time per slot until one is seen; `maxDelayMs`: the furthest turn ever booked. */
+  constructor({ firstGuessMs = DESTINATION_FIRST_GUESS_MS, maxDelayMs = DESTINATION_BUSY_MAX_DELAY_MS } = {}) {
+    this.pacer = new BusyPacer(firstGuessMs, maxDelayMs);
+  }
+
+  /** Milliseconds until the key's next free turn, which this books (see BusyPacer). */
+  nextTurn(key: string, cap: number): number {
+    return this.pacer.delayFor(key, cap);
+  }
 
   /** Takes a slot and returns its release, or undefined when the destination already has `cap` in flight. */
   tryAcquire(destinationId: string, cap: number): (() => void) | undefined {
@@ -50,12 +67,17 @@ export class DestinationGate {
     return this.inFlight.get(destinationId) ?? 0;
   }
 
-  /** A release hands the slot straight to the first waiter, if any; otherwise it frees it. Once only. */
+  /**
+   * A release records how long the slot was held, then hands it straight to the first waiter, if any; otherwise it
+   * frees it. Once only.
+   */
   private releaser(destinationId: string): () => void {
+    const since = Date.now();
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.pacer.observe(destinationId, Date.now() - since);
       const next = this.waiting.get(destinationId)?.shift();
       if (!this.waiting.get(destinationId)?.length) this.waiting.delete(destinationId);
       if (next) return next(this.releaser(destinationId));

@@ -9,7 +9,6 @@ import { EnrichmentErrorCode, EnrichmentOutcome, EnrichmentService } from '../en
 import { InboundEventService, InboundForEnrich } from '../ingest/inbound-event.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SourceService } from '../sources/source.service';
-import { BusyPacer } from './busy-pacer';
 import { DestinationGate } from './destination-gate';
 import { NormalizeJob } from './normalize.job';
 import {
@@ -60,8 +59,10 @@ export class RetryEnrichmentError extends Error {
 })
 export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   /** The delivery gate, keyed by source id here: the same in-memory per-key cap. */
-  private readonly gate = new DestinationGate();
-  private readonly pacer = new BusyPacer(SOURCE_FIRST_GUESS_MS, SOURCE_BUSY_MAX_DELAY_MS);
+  private readonly gate = new DestinationGate({
+    firstGuessMs: SOURCE_FIRST_GUESS_MS,
+    maxDelayMs: SOURCE_BUSY_MAX_DELAY_MS,
+  });
 
   constructor(
     private readonly inbound: InboundEventService,
@@ -86,13 +87,11 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     const cap = this.config.enrichmentSourceConcurrency;
     const release = await this.gate.acquire(sourceId, cap, SOURCE_WAIT_MS);
     if (!release) {
-      return this.postponeWhileBusy(job, token, job.data, this.pacer.delayFor(sourceId, cap));
+      return this.postponeWhileBusy(job, token, job.data, this.gate.nextTurn(sourceId, cap));
     }
-    const started = Date.now();
     try {
       return await this.run(inboundEventId);
     } finally {
-      this.pacer.observe(sourceId, Date.now() - started);
       release();
     }
   }

@@ -10,7 +10,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { SourceService } from '../sources/source.service';
 import { EnrichJob, RetryEnrichmentError } from './enrich.job';
 import { NormalizeJob } from './normalize.job';
-import { EnrichJobData, PipelineQueue } from './pipeline.queue';
+import { EnrichJobData } from './pipeline.queue';
 
 const row = (attempts = 1): InboundForEnrich => ({
   id: 'in_1',
@@ -29,15 +29,13 @@ describe(EnrichJob.name, () => {
   });
   const sources = mockOf<SourceService>({ find: jest.fn(), enrichmentCredential: jest.fn() });
   const enrichment = mockOf<EnrichmentService>({ fetch: jest.fn() });
-  const queue = mockOf<PipelineQueue>({ normalize: jest.fn() });
-  const normalizeJob = mockOf<NormalizeJob>({ run: jest.fn() });
+  const normalizeJob = mockOf<NormalizeJob>({ runOrQueue: jest.fn() });
   const connectors = new ConnectorRegistry();
 
   beforeEach(async () => {
     jest.clearAllMocks();
     inbound.beginEnrich.mockResolvedValue(row());
     inbound.finishEnrichment.mockResolvedValue(true);
-    normalizeJob.run.mockResolvedValue('normalized');
     sources.find.mockResolvedValue({ id: 'src_1', name: 'Sales Ask EMEA', connector: 'salesask' } as never);
     sources.enrichmentCredential.mockReturnValue({ apiKey: 'key' });
     const moduleRef = await Test.createTestingModule({
@@ -47,7 +45,6 @@ describe(EnrichJob.name, () => {
         { provide: SourceService, useValue: sources },
         { provide: ConnectorRegistry, useValue: connectors },
         { provide: EnrichmentService, useValue: enrichment },
-        { provide: PipelineQueue, useValue: queue },
         { provide: NormalizeJob, useValue: normalizeJob },
         { provide: MetricsService, useValue: mockMetrics() },
         // Three tries, one fetch per source at a time.
@@ -79,8 +76,7 @@ describe(EnrichJob.name, () => {
       truncated: false,
       bytes: 12,
     });
-    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
-    expect(queue.normalize).not.toHaveBeenCalled();
+    expect(normalizeJob.runOrQueue).toHaveBeenCalledWith('in_1');
   });
 
   it('schedules a retry no sooner than Retry-After and records why', async () => {
@@ -101,7 +97,7 @@ describe(EnrichJob.name, () => {
       'throttled',
       'Sales Ask API answered HTTP 429',
     );
-    expect(normalizeJob.run).not.toHaveBeenCalled();
+    expect(normalizeJob.runOrQueue).not.toHaveBeenCalled();
   });
 
   it('after the last try, fails with the last reason and normalises without the document', async () => {
@@ -118,8 +114,7 @@ describe(EnrichJob.name, () => {
       errorCode: 'timed_out',
       error: 'gave up after 3 attempts; last: timed out after 15000 ms',
     });
-    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
-    expect(queue.normalize).not.toHaveBeenCalled();
+    expect(normalizeJob.runOrQueue).toHaveBeenCalledWith('in_1');
   });
 
   it('a source whose key was removed meanwhile goes on without enrichment, saying so', async () => {
@@ -131,27 +126,13 @@ describe(EnrichJob.name, () => {
       errorCode: 'not_configured',
       error: 'source "Sales Ask EMEA" (src_1) has no enrichment API key any more',
     });
-    expect(normalizeJob.run).toHaveBeenCalledWith('in_1');
-    expect(queue.normalize).not.toHaveBeenCalled();
+    expect(normalizeJob.runOrQueue).toHaveBeenCalledWith('in_1');
   });
 
   it('skips an event that no longer waits for enrichment', async () => {
     inbound.beginEnrich.mockResolvedValue(null);
     await expect(sut.run('in_1')).resolves.toBe('skipped');
     expect(enrichment.fetch).not.toHaveBeenCalled();
-  });
-
-  it('queues the normalisation when it cannot run in this slot', async () => {
-    enrichment.fetch.mockResolvedValue({
-      outcome: 'enriched',
-      document: {},
-      truncated: false,
-      bytes: 2,
-      durationMs: 1,
-    });
-    normalizeJob.run.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-    await expect(sut.run('in_1')).resolves.toBe('enriched');
-    expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
   });
 
   it('holds a source to its cap: one job waits in-process for the slot, the next goes back to the queue', async () => {

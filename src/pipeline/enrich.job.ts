@@ -18,7 +18,7 @@ import {
   SOURCE_FIRST_GUESS_MS,
   SOURCE_WAIT_MS,
 } from './pipeline.constants';
-import { EnrichJobData, PipelineQueue } from './pipeline.queue';
+import { EnrichJobData } from './pipeline.queue';
 import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs } from './retry-policy';
 
@@ -69,7 +69,6 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     private readonly sources: SourceService,
     private readonly connectors: ConnectorRegistry,
     private readonly enrichment: EnrichmentService,
-    private readonly queue: PipelineQueue,
     private readonly normalizeJob: NormalizeJob,
     private readonly metrics: MetricsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -163,7 +162,7 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
         },
         'enriched',
       );
-      await this.normalizeNow(event.id);
+      await this.normalizeJob.runOrQueue(event.id);
       return 'enriched';
     }
     if (result.outcome === 'failed') return this.finishFailed(event, result.code, result.reason);
@@ -194,21 +193,8 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     if (!stored) return 'lost';
     this.metrics.enrichmentFailed.inc({ code });
     this.logger.warn({ inboundEventId: event.id, code, reason }, 'enrichment failed; normalising without it');
-    await this.normalizeNow(event.id);
+    await this.normalizeJob.runOrQueue(event.id);
     return 'failed';
-  }
-
-  /**
-   * Straight on to normalize in this slot. A normalisation that cannot run now (Postgres down, the mapping pool
-   * closing) goes to the normalize queue and its retries; were Redis down too, the reconciler finds the event.
-   */
-  private async normalizeNow(inboundEventId: string): Promise<void> {
-    try {
-      await this.normalizeJob.run(inboundEventId);
-    } catch (err) {
-      this.logger.info({ inboundEventId, err: (err as Error).message }, 'normalising after enrichment is queued');
-      await this.queue.normalize([inboundEventId]);
-    }
   }
 
   protected override isExpectedFailure(err: Error): boolean {

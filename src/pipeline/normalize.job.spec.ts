@@ -146,6 +146,12 @@ describe(NormalizeJob.name, () => {
       expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
     });
 
+    it('runOrQueue (also used by the enrich job) queues the normalisation when it cannot run now', async () => {
+      inbound.beginNormalize.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      await expect(sut.runOrQueue('in_1')).resolves.toBeUndefined();
+      expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    });
+
     it('takes nothing once shutdown has begun', async () => {
       await sut.drainInline();
       expect(sut.tryInline('in_1')).toBe(false);

@@ -74,7 +74,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
    */
   tryInline(inboundEventId: string): boolean {
     if (this.closing || this.inline.size >= this.config.normalizeConcurrency) return false;
-    const running: Promise<void> = this.runInline(inboundEventId).finally(() => this.inline.delete(running));
+    const running: Promise<void> = this.runOrQueue(inboundEventId).finally(() => this.inline.delete(running));
     this.inline.add(running);
     return true;
   }
@@ -85,7 +85,12 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     await Promise.allSettled([...this.inline]);
   }
 
-  private async runInline(inboundEventId: string): Promise<void> {
+  /**
+   * Normalises the event now, outside any normalize job (straight from ingest, or in an enrich job's slot). A run
+   * that cannot finish (Postgres down, the mapping pool closing) goes to the normalize queue and its retries; were
+   * Redis down too, the reconciler finds the event.
+   */
+  async runOrQueue(inboundEventId: string): Promise<void> {
     try {
       await this.run(inboundEventId);
     } catch (err) {

@@ -13,11 +13,11 @@
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
 import { Client } from 'pg';
 import { sample } from '../test/helpers/vendors';
+import { closedLoop, percentile } from './load';
 import { child, compileHub, cpuMs, HubProcesses, ROOT, sleep } from './processes';
 
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -32,39 +32,21 @@ interface Round {
   failures: number;
 }
 
-async function fire(url: string, body: (i: number) => string): Promise<Round> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let next = 0;
-  let failures = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < TOTAL) {
-        const payload = body(next++);
-        const t0 = process.hrtime.bigint();
-        const status = await new Promise<number>((resolve) => {
-          const req = http.request(
-            url,
-            { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
-            (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
-            },
-          );
-          req.on('error', () => resolve(0));
-          req.end(payload);
-        });
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (status !== 202) failures++;
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { rps: TOTAL / seconds, p50: pct(50), p99: pct(99), failures };
+/** One round: TOTAL webhooks to one source over CONCURRENCY connections (bench/load.ts, closed loop). */
+async function fire(base: string, sourceId: string, body: () => string): Promise<Round> {
+  const load = await closedLoop(base, CONCURRENCY, { requests: TOTAL }, (i) => ({
+    path: `/hooks/${sourceId}`,
+    body: body(),
+    headers: { 'content-type': 'application/json' },
+    key: String(i),
+  }));
+  const latencies = load.latencies.sort((x, y) => x - y);
+  return {
+    rps: load.acked / load.seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    failures: load.errors,
+  };
 }
 
 /** Seconds from now until no event of the source waits for enrichment or normalisation. */
@@ -195,8 +177,8 @@ async function ingest() {
         `enrichment concurrency 32, 16 per source`,
     );
 
-    await fire(`${hub.base}/hooks/${off.id}`, body);
-    await fire(`${hub.base}/hooks/${on.id}`, body);
+    await fire(hub.base, off.id, body);
+    await fire(hub.base, on.id, body);
     await drain(db, off.id);
     await drain(db, on.id);
 
@@ -209,13 +191,13 @@ async function ingest() {
         ['on', on.id],
       ] as const) {
         const cpuBefore = cpuMs([proc.pid!]);
-        const result = await fire(`${hub.base}/hooks/${source}`, body);
+        const result = await fire(hub.base, source, body);
         drains[name].push(await drain(db, source));
         cpu[name].push((cpuMs([proc.pid!]) - cpuBefore) / TOTAL);
         results[name].push(result);
         console.log(
           `  round ${round + 1} enrichment ${name.padEnd(3)}: ${result.rps.toFixed(0)} req/s  p50 ${result.p50.toFixed(2)} ms  ` +
-            `p99 ${result.p99.toFixed(2)} ms  non-202 ${result.failures}  drained ${drains[name].at(-1)!.toFixed(1)} s later  ` +
+            `p99 ${result.p99.toFixed(2)} ms  not acked ${result.failures}  drained ${drains[name].at(-1)!.toFixed(1)} s later  ` +
             `hub CPU ${cpu[name].at(-1)!.toFixed(2)} ms/event`,
         );
       }

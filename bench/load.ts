@@ -1,11 +1,11 @@
 /*
- * Load for pipeline.bench.ts. Two shapes:
+ * Load for the benches. Two shapes:
  * - open loop: request i is due at start + i/rate whatever happened to earlier ones; its latency and its
  *   end-to-end time count from that due time, not from when it actually left, so a server that stalls is charged
  *   for the whole stall (no coordinated omission). Requests never wait for each other: the agent's socket limit is
  *   far above what a healthy server needs at these rates.
  * - closed loop: `connections` senders, each sending its next request as soon as the last was answered: the
- *   server's maximum ack rate.
+ *   server's maximum ack rate, for a number of seconds or of requests.
  */
 import http from 'node:http';
 
@@ -43,15 +43,8 @@ function post(base: string, agent: http.Agent, request: Request): Promise<number
   });
 }
 
-export async function openLoop(
-  base: string,
-  rate: number,
-  seconds: number,
-  next: (i: number) => Request,
-): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
-  const total = Math.round(rate * seconds);
-  const result: LoadResult = {
+function emptyResult(seconds: number): LoadResult {
+  return {
     sent: 0,
     acked: 0,
     errors: 0,
@@ -61,6 +54,17 @@ export async function openLoop(
     startedAt: nowMs(),
     endedAt: 0,
   };
+}
+
+export async function openLoop(
+  base: string,
+  rate: number,
+  seconds: number,
+  next: (i: number) => Request,
+): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  const total = Math.round(rate * seconds);
+  const result = emptyResult(seconds);
   const inFlight: Promise<void>[] = [];
   const start = result.startedAt;
   await new Promise<void>((done) => {
@@ -90,27 +94,20 @@ export async function openLoop(
   return result;
 }
 
+/** `length`: a number of seconds, or `{ requests }` to stop after sending that many. */
 export async function closedLoop(
   base: string,
   connections: number,
-  seconds: number,
+  length: number | { requests: number },
   next: (i: number) => Request,
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const result: LoadResult = {
-    sent: 0,
-    acked: 0,
-    errors: 0,
-    latencies: [],
-    seconds,
-    sentAt: new Map(),
-    startedAt: nowMs(),
-    endedAt: 0,
-  };
-  const stopAt = result.startedAt + seconds * 1000;
+  const result = emptyResult(typeof length === 'number' ? length : 0);
+  const stopAt = typeof length === 'number' ? result.startedAt + length * 1000 : Infinity;
+  const limit = typeof length === 'number' ? Infinity : length.requests;
   await Promise.all(
     Array.from({ length: connections }, async () => {
-      while (nowMs() < stopAt) {
+      while (nowMs() < stopAt && result.sent < limit) {
         const request = next(result.sent++);
         const t0 = nowMs();
         const status = await post(base, agent, request);

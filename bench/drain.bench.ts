@@ -4,13 +4,14 @@
  * Postgres and the normalize queue; then one HUB_ROLE=worker process starts and drains it to a loopback sink (one
  * webhook destination), with nothing else arriving. It prints the worker's delivered/s and its CPU per event
  * (all its threads, boot excluded), so the cost of normalise + deliver is seen without ingest beside it.
- * HUB_* variables pass through to both processes (e.g. HUB_DESTINATION_CONCURRENCY). Figures only.
+ * BENCH_CPU_PROF=1 profiles both processes (bench/results/profiles/drain/). HUB_* variables pass through to both processes (e.g. HUB_DESTINATION_CONCURRENCY). Figures only.
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
+import { join } from 'node:path';
 import { closedLoop } from './load';
-import { cpuMs, HubProcesses, sleep } from './processes';
+import { cpuMs, HubProcesses, machineBusyMs, postgresCpuMs, ROOT, sleep } from './processes';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 
@@ -24,7 +25,13 @@ async function main() {
     });
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const hub = await HubProcesses.create();
+  // BENCH_CPU_PROF=1: profiles of every hub thread, for bench/profile-summary.ts.
+  const hub = await HubProcesses.create(
+    {},
+    process.env.BENCH_CPU_PROF
+      ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/drain')}`] }
+      : {},
+  );
   try {
     hub.spawn('api');
     await hub.healthy();
@@ -53,6 +60,10 @@ async function main() {
     while (received === 0) await sleep(10);
     const t0 = Date.now();
     const cpu0 = cpuMs([worker.pid!]);
+    const pg0 = postgresCpuMs();
+    const machine0 = machineBusyMs();
+    const others = () => ({ api: cpuMs([hub.pids()[0]]), bench: cpuMs([process.pid]), redis: cpuMs([Number(require('child_process').execSync('pgrep redis-server').toString().trim())]) });
+    const o0 = others();
     const first = received;
     while (received < load.acked) {
       if (Date.now() - t0 > 600_000) throw new Error('the worker did not drain within 10 minutes');
@@ -63,6 +74,12 @@ async function main() {
     console.log(
       `one worker alone: ${(events / seconds).toFixed(0)} delivered/s; worker CPU ${((cpuMs([worker.pid!]) - cpu0) / events).toFixed(2)} ms per event ` +
         `(all its threads; ${events} events in ${seconds.toFixed(1)} s)`,
+    );
+    const o1 = others();
+    console.log('DEBUG', (o1.api - o0.api) / events, (o1.bench - o0.bench) / events, (o1.redis - o0.redis) / events);
+    console.log(
+      `per event: Postgres ${((postgresCpuMs() - pg0) / events).toFixed(2)} ms CPU, ` +
+        `the whole machine ${((machineBusyMs() - machine0) / events).toFixed(2)} ms CPU`,
     );
   } finally {
     sink.close();

@@ -1,7 +1,7 @@
 /* What the benches share to run servers as their own processes: a compiled hub, forked children, free ports. */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
@@ -53,6 +53,32 @@ export function cpuMs(pids: number[]): number {
       return sum;
     }
   }, 0);
+}
+
+/** CPU ms of every process the postgres user runs (the server and its backends; a backend gone since is missed). */
+export function postgresCpuMs(): number {
+  const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  const owned = pids.filter((pid) => {
+    try {
+      return statSync(`/proc/${pid}`).uid === postgresUid;
+    } catch {
+      return false;
+    }
+  });
+  return cpuMs(owned.map(Number));
+}
+const postgresUid = (() => {
+  try {
+    return Number(/^postgres:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1] ?? -1);
+  } catch {
+    return -1;
+  }
+})();
+
+/** CPU ms the whole machine spent busy (every core, from /proc/stat). */
+export function machineBusyMs(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/);
+  return ((+user + +nice + +system + +irq + +softirq + +steal) * 1000) / 100;
 }
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';

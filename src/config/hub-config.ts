@@ -121,6 +121,13 @@ class HubEnvironment {
   @Max(1000)
   HUB_DESTINATION_CONCURRENCY = 4;
 
+  /** Issue 11: how far a webhook destination's limit grows while its attempts stay fast (DestinationGate). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  HUB_DESTINATION_MAX_CONCURRENCY = 32;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -214,8 +221,13 @@ export interface HubConfig {
   deliveryTimeoutSeconds: number;
   /** Delivery attempts in flight per worker process (I/O-bound, so many). */
   deliveryConcurrency: number;
-  /** Attempts in flight per destination across all workers, so slow receivers cannot take every slot. */
+  /**
+   * Attempts in flight per destination per worker process to start with, and what a slow or failing receiver keeps,
+   * so slow receivers cannot take every slot.
+   */
   destinationConcurrency: number;
+  /** How far a webhook destination's limit grows while its attempts stay fast (at least destinationConcurrency). */
+  destinationMaxConcurrency: number;
   /** Normalize jobs in flight per worker process (the mapping work itself runs in worker threads). */
   normalizeConcurrency: number;
   /** Deadline of one enrichment fetch. */
@@ -296,6 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     deliveryTimeoutSeconds: raw.HUB_DELIVERY_TIMEOUT,
     deliveryConcurrency: raw.HUB_DELIVERY_CONCURRENCY,
     destinationConcurrency: raw.HUB_DESTINATION_CONCURRENCY,
+    // Never below the base: setting only HUB_DESTINATION_CONCURRENCY higher must not be capped by the default here.
+    destinationMaxConcurrency: Math.max(raw.HUB_DESTINATION_CONCURRENCY, raw.HUB_DESTINATION_MAX_CONCURRENCY),
     normalizeConcurrency: raw.HUB_NORMALIZE_CONCURRENCY,
     enrichmentTimeoutSeconds: raw.HUB_ENRICHMENT_TIMEOUT,
     enrichmentRetryScheduleSeconds,

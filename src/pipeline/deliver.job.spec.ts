@@ -12,6 +12,7 @@ import { AdapterOutcome, DestinationAdapter } from '../destinations/adapters/des
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DeliverJob } from './deliver.job';
 import { DeliverJobData, PipelineQueue } from './pipeline.queue';
+import { DISPATCH_WAIT_MS } from './pipeline.constants';
 import { RetryDeliveryError } from './retry-policy';
 
 const claimed: ClaimedDelivery = { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', attempts: 1 };
@@ -198,17 +199,42 @@ describe(DeliverJob.name, () => {
     await expect(sut.process(later)).resolves.toBe('succeeded');
   });
 
-  it('starts first attempts at once while the destination has free slots, and hands back the rest', async () => {
+  it('starts first attempts at once while the destination has free slots; the rest wait for a slot in-process', async () => {
     let finish!: (result: AdapterOutcome) => void;
     adapter.deliver.mockReturnValue(new Promise<AdapterOutcome>((resolve) => (finish = resolve)));
     const pending = [1, 2, 3].map((i) => ({ id: `msg_${i}`, destinationId: 'dst_1' }));
-    await expect(sut.dispatch(pending)).resolves.toEqual([pending[2]]);
+    await expect(sut.dispatch(pending)).resolves.toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
+    // HUB_DESTINATION_CONCURRENCY is 2: the third waits for a slot, unclaimed.
     expect(deliveries.claim).toHaveBeenCalledTimes(2);
     finish({ outcome: 'succeeded', statusCode: 200, durationMs: 1 });
     await sut.drainInline();
-    expect(deliveries.record).toHaveBeenCalledTimes(2);
+    expect(deliveries.claim).toHaveBeenCalledTimes(3);
+    expect(deliveries.record).toHaveBeenCalledTimes(3);
     expect(queue.deliver).not.toHaveBeenCalled();
+  });
+
+  it('sends a delivery that found no slot within DISPATCH_WAIT_MS to the queue, for its destination’s next turn', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    try {
+      adapter.deliver.mockReturnValue(new Promise<AdapterOutcome>(() => undefined));
+      const pending = [1, 2, 3].map((i) => ({ id: `msg_${i}`, destinationId: 'dst_1' }));
+      await sut.dispatch(pending);
+      await new Promise((resolve) => setImmediate(resolve));
+      await jest.advanceTimersByTimeAsync(DISPATCH_WAIT_MS);
+      expect(queue.deliver).toHaveBeenCalledWith([pending[2]], expect.any(Number));
+      expect(queue.deliver.mock.calls[0][1]).toBeGreaterThan(0);
+      expect(deliveries.claim).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('hands deliveries back for the queue once HUB_DELIVERY_CONCURRENCY are started in-process', async () => {
+    adapter.deliver.mockReturnValue(new Promise<AdapterOutcome>(() => undefined));
+    const pending = Array.from({ length: 101 }, (_, i) => ({ id: `msg_${i}`, destinationId: `dst_${i}` }));
+    // The default HUB_DELIVERY_CONCURRENCY is 100.
+    await expect(sut.dispatch(pending)).resolves.toEqual([pending[100]]);
   });
 
   it('sends a first attempt that must be retried to the queue with its delay', async () => {

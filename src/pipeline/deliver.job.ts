@@ -10,8 +10,8 @@ import { AdapterOutcome } from '../destinations/adapters/destination-adapter';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { DestinationGate } from './destination-gate';
-import { DESTINATION_WAIT_MS, QueueName } from './pipeline.constants';
+import { DestinationGate, SlotLimit } from './destination-gate';
+import { DESTINATION_WAIT_MS, DISPATCH_MAX_WAITERS, DISPATCH_WAIT_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData, PipelineQueue } from './pipeline.queue';
 import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
 import { nextDelayMs, RetryDeliveryError } from './retry-policy';
@@ -23,9 +23,10 @@ export type DeliverOutcome =
 const LEASE_MARGIN_SECONDS = 10;
 
 /**
- * One attempt at one delivery. Only while its destination has fewer than HUB_DESTINATION_CONCURRENCY attempts in
- * flight in this process (a destination at its cap makes the job wait without spending an attempt, so slow
- * receivers hold a few slots each but never every slot), the row is claimed (status → sending with a lease).
+ * One attempt at one delivery. Only while its destination has fewer than its limit of attempts in flight in this
+ * process (DestinationGate: HUB_DESTINATION_CONCURRENCY, growing while the receiver answers fast; a destination at
+ * its limit makes the job wait without spending an attempt, so slow receivers hold a few slots each but never every
+ * slot), the row is claimed (status → sending with a lease).
  * Every attempt is recorded, fenced by the lease. A retryable failure is rethrown as RetryDeliveryError so BullMQ
  * schedules the next attempt (STYLE habit 5).
  */
@@ -63,73 +64,91 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
   }
 
   /**
-   * Issue 11: deliveries normalisation just committed get their first attempt here at once, without a trip through
-   * Redis, when their destination has a free slot in this process (the same DestinationGate and cap as queued
-   * jobs, so isolation holds) and fewer than HUB_DELIVERY_CONCURRENCY such attempts are running. The attempt is the
-   * queued job's: claimed under a lease, recorded, and a retry goes to the queue with its delay. Postgres stays the
-   * truth: a crash mid-attempt leaves a pending row or an expiring lease for the reconciler. Returns the deliveries
-   * not started, for the caller to enqueue.
+   * Issue 11: deliveries normalisation just committed get their first attempt here, without a trip through Redis.
+   * Each takes a slot of its destination in this process (the same DestinationGate and limit as queued jobs, so
+   * isolation holds), waiting for one up to DISPATCH_WAIT_MS behind at most DISPATCH_MAX_WAITERS others; one that
+   * gets no slot by then goes to the queue for the destination's next free turn. At most HUB_DELIVERY_CONCURRENCY
+   * deliveries are started here at a time, waiting or sending. The attempt is the queued job's: claimed under a
+   * lease, recorded, and a retry goes to the queue with its delay. Postgres stays the truth: a crash leaves a
+   * pending row or an expiring lease for the reconciler. Returns the deliveries not started, for the caller to
+   * enqueue.
    */
   async dispatch(
     deliveries: { id: string; destinationId: string }[],
   ): Promise<{ id: string; destinationId: string }[]> {
     const rest: { id: string; destinationId: string }[] = [];
     for (const delivery of deliveries) {
-      const release =
-        this.closing || this.inline.size >= this.config.deliveryConcurrency
-          ? undefined
-          : this.gate.tryAcquire(delivery.destinationId, await this.capOf(delivery.destinationId));
-      if (!release) {
+      if (this.closing || this.inline.size >= this.config.deliveryConcurrency) {
         rest.push(delivery);
         continue;
       }
-      const attempt: Promise<void> = this.attemptNow(delivery)
-        .finally(release)
+      const limit = await this.limitOf(delivery.destinationId);
+      const attempt: Promise<void> = this.gate
+        .acquire(delivery.destinationId, limit, DISPATCH_WAIT_MS, DISPATCH_MAX_WAITERS)
+        .then((release) =>
+          release
+            ? this.attemptNow(delivery).then(release, () => release(false))
+            : this.enqueue(delivery, this.gate.nextTurn(delivery.destinationId, limit)),
+        )
         .finally(() => this.inline.delete(attempt));
       this.inline.add(attempt);
     }
     return rest;
   }
 
-  /** Shutdown: no new inline attempts; waits for the running ones (their leases cover a worse end). */
+  /** Shutdown: no new inline attempts; waits for the waiting and running ones (their leases cover a worse end). */
   async drainInline(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.inline]);
   }
 
-  private async attemptNow(delivery: { id: string; destinationId: string }): Promise<void> {
+  /** Runs one attempt outside the queue; resolves whether it succeeded (which adapts the destination's limit). */
+  private async attemptNow(delivery: { id: string; destinationId: string }): Promise<boolean> {
     try {
-      await this.run(delivery.id);
+      return (await this.run(delivery.id)) === 'succeeded';
     } catch (err) {
       // A retry is scheduled like a queued job's; anything else (Postgres down) goes to the queue to try again.
       const delayMs = err instanceof RetryDeliveryError ? err.delayMs : 1000;
       if (!(err instanceof RetryDeliveryError)) {
         this.logger.warn({ err: (err as Error).message, deliveryId: delivery.id }, 'delivery attempt failed');
       }
-      await this.queue.deliver([delivery], delayMs);
+      await this.enqueue(delivery, delayMs);
+      return false;
     }
   }
 
-  private async capOf(destinationId: string): Promise<number> {
+  /** To the queue; if Redis is down too (PipelineQueue logs it), the row stays owed for the reconciler. */
+  private async enqueue(delivery: { id: string; destinationId: string }, delayMs: number): Promise<void> {
+    await this.queue.deliver([delivery], delayMs);
+  }
+
+  /**
+   * A CRM adapter's fixed limit (its API's), else the adaptive one: HUB_DESTINATION_CONCURRENCY slots to start with,
+   * up to HUB_DESTINATION_MAX_CONCURRENCY while the receiver answers fast.
+   */
+  private async limitOf(destinationId: string): Promise<SlotLimit> {
     const destination = await this.destinations.findCached(destinationId);
-    return (destination && this.adapters.get(destination.type).maxInFlight) ?? this.config.destinationConcurrency;
+    const fixed = destination && this.adapters.get(destination.type).maxInFlight;
+    return fixed ?? { base: this.config.destinationConcurrency, max: this.config.destinationMaxConcurrency };
   }
 
   async process(job: Job<DeliverJobData>, token?: string): Promise<DeliverOutcome> {
     const { deliveryId } = job.data;
     const destinationId = job.data.destinationId ?? (await this.deliveries.destinationOf(deliveryId));
     if (!destinationId) return 'skipped';
-    const cap = await this.capOf(destinationId);
-    const release = await this.gate.acquire(destinationId, cap, DESTINATION_WAIT_MS);
+    const limit = await this.limitOf(destinationId);
+    const release = await this.gate.acquire(destinationId, limit, DESTINATION_WAIT_MS);
     if (!release) {
-      // The destination has its cap of attempts in flight, and no slot came free while waiting briefly: back to
+      // The destination has its limit of attempts in flight, and no slot came free while waiting briefly: back to
       // the queue until the destination's next free turn, so a backlog does not bounce through Redis again and again.
-      return this.postponeWhileBusy(job, token, { ...job.data, destinationId }, this.gate.nextTurn(destinationId, cap));
+      return this.postponeWhileBusy(job, token, { ...job.data, destinationId }, this.gate.nextTurn(destinationId, limit));
     }
+    let outcome: DeliverOutcome | undefined;
     try {
-      return await this.run(deliveryId);
+      outcome = await this.run(deliveryId);
+      return outcome;
     } finally {
-      release();
+      release(outcome === 'succeeded');
     }
   }
 

@@ -66,4 +66,76 @@ describe(DestinationGate.name, () => {
       now.mockRestore();
     }
   });
+
+  describe('adaptive limit', () => {
+    const LIMIT = { base: 2, max: 4 };
+    let now: jest.SpyInstance<number, []>;
+    beforeEach(() => (now = jest.spyOn(Date, 'now').mockReturnValue(0)));
+    afterEach(() => now.mockRestore());
+    /** Holds a slot for `ms` and releases it with `ok`. */
+    const hold = (sut: DestinationGate, ms: number, ok = true) => {
+      const release = sut.tryAcquire('a', LIMIT)!;
+      now.mockReturnValue(Date.now() + ms);
+      release(ok);
+    };
+    /** Takes every free slot but one, then holds that one fast: the destination uses all it has. */
+    const busyFast = (sut: DestinationGate) => {
+      const others: (() => void)[] = [];
+      while (sut.held('a') < sut.limitOf('a', LIMIT) - 1) others.push(sut.tryAcquire('a', LIMIT)!);
+      hold(sut, 10);
+      return others;
+    };
+
+    it('grows by one per fast attempt while every slot is busy, up to its max', () => {
+      const sut = new DestinationGate({ fastMs: 100 });
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+      const held = [...busyFast(sut)];
+      expect(sut.limitOf('a', LIMIT)).toBe(3);
+      for (let i = 0; i < 4; i++) held.push(...busyFast(sut));
+      expect(sut.limitOf('a', LIMIT)).toBe(4);
+      held.forEach((release) => release());
+      // Another key keeps its own limit.
+      expect(sut.limitOf('b', LIMIT)).toBe(2);
+    });
+
+    it('does not grow while the destination does not use every slot', () => {
+      const sut = new DestinationGate({ fastMs: 100 });
+      for (let i = 0; i < 5; i++) hold(sut, 10);
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+    });
+
+    it('halves, never below its base, on a slow or failed attempt, and gives no slot beyond the new limit', () => {
+      const sut = new DestinationGate({ fastMs: 100 });
+      const busy: (() => void)[] = [];
+      for (let i = 0; i < 5; i++) busy.push(...busyFast(sut));
+      expect(sut.limitOf('a', LIMIT)).toBe(4);
+      expect(sut.held('a')).toBe(3);
+      busy.splice(1).forEach((release) => release());
+      const held = [sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!];
+      now.mockReturnValue(Date.now() + 500);
+      held[0]();
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+      // Three held against a limit of two: nothing more until two are released.
+      expect(sut.tryAcquire('a', LIMIT)).toBeUndefined();
+      held[1](false);
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+      expect(sut.tryAcquire('a', LIMIT)).toBeUndefined();
+      held[2]();
+      busy[0]();
+      expect(sut.tryAcquire('a', LIMIT)).toBeDefined();
+    });
+
+    it('hands a slot the limit just gained to a second waiter', async () => {
+      const sut = new DestinationGate({ fastMs: 100 });
+      const [first, second] = [sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!];
+      const waiters = [sut.acquire('a', LIMIT, 10_000), sut.acquire('a', LIMIT, 10_000)];
+      now.mockReturnValue(10);
+      first();
+      // Fast while busy: the limit is 3, so both waiters get a slot from one release.
+      const [a, b] = await Promise.all(waiters);
+      expect(a && b).toBeDefined();
+      expect(sut.held('a')).toBe(3);
+      second();
+    });
+  });
 });

@@ -21,6 +21,18 @@ export const DESTINATION_FIRST_GUESS_MS = 100;
 export const DESTINATION_BUSY_MAX_DELAY_MS = 10_000;
 /** How long a job waits in-process for a busy destination's slot before it goes back to the queue (issue 11). */
 export const DESTINATION_WAIT_MS = 50;
+/**
+ * A delivery normalisation just wrote waits in-process this long for its destination's slot before it goes to the
+ * queue (DeliverJob.dispatch). Shorter than the reconciler's grace, so the reconciler never enqueues one still waiting.
+ */
+export const DISPATCH_WAIT_MS = 1000;
+/** At most this many such deliveries wait per destination; the rest go to the queue at once. */
+export const DISPATCH_MAX_WAITERS = 256;
+/**
+ * A webhook destination's slots grow (up to HUB_DESTINATION_MAX_CONCURRENCY) while its attempts take at most this
+ * long, and halve (down to HUB_DESTINATION_CONCURRENCY) on a slower or failed one (DestinationGate).
+ */
+export const DESTINATION_FAST_ATTEMPT_MS = 250;
 /** The enrich lease outlives the fetch deadline by this much, so the reconciler never re-enqueues a live fetch. */
 export const ENRICH_LEASE_MARGIN_SECONDS = 10;
 /** How long an enrich job waits in-process for its busy source's slot before it goes back to the queue. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../database/prepared';
 import type { PlannedDelivery, RoutedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
 
@@ -57,7 +58,9 @@ export class CanonicalEventService {
     mappingVersion: string,
     deliveries: PlannedDelivery[],
   ): Promise<RoutedDelivery[]> {
-    const rows: RoutedDelivery[] = await this.dataSource.query(
+    return preparedQuery<RoutedDelivery>(
+      this.dataSource,
+      'canonical_insert_first_output',
       `WITH events AS (
          INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
          SELECT e.event->>'id', $1, (e.ordinality - 1)::int, 0, e.event->>'type', e.event->>'subject',
@@ -78,7 +81,6 @@ export class CanonicalEventService {
        SELECT id, "destinationId", status FROM routed`,
       [inboundEventId, mappingVersion, JSON.stringify(events), JSON.stringify(deliveries)],
     );
-    return rows;
   }
 
   async get(id: string): Promise<CloudEvent | undefined> {

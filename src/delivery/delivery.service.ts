@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
+import { preparedQuery } from '../database/prepared';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
 
@@ -50,18 +51,18 @@ export class DeliveryService {
    * is still active (its settings may come from a short-lived cache; its status must not).
    */
   async claim(id: string, leaseSeconds: number): Promise<Claim> {
-    // TypeORM answers UPDATE … RETURNING with [rows, affectedCount].
-    const [rows]: [(ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null })[], number] =
-      await this.dataSource.query(
-        `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
+    const rows = await preparedQuery<ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null }>(
+      this.dataSource,
+      'delivery_claim',
+      `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
                 locked_until = now() + make_interval(secs => $2), updated_at = now()
          WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
          RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts,
                    retry_base AS "retryBase",
                    (SELECT c.event FROM canonical_event c WHERE c.id = d.canonical_event_id) AS event,
                    (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
-        [id, leaseSeconds],
-      );
+      [id, leaseSeconds],
+    );
     if (!rows.length) return { kind: 'gone' };
     const { event, destinationActive, ...delivery } = rows[0];
     return { kind: 'claimed', delivery, event: event ?? undefined, destinationActive: destinationActive === true };
@@ -83,7 +84,9 @@ export class DeliveryService {
     const status = attempt.outcome === 'retry' ? 'retrying' : attempt.outcome;
     // One statement, so one round trip and one commit (issue 11): the attempt row is written only when the fenced
     // UPDATE matched, and both commit together.
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await preparedQuery(
+      this.dataSource,
+      'delivery_record',
       `WITH moved AS (
          UPDATE delivery SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4, updated_at = now()
          WHERE id = $1 AND status = 'sending' AND attempts = $5 RETURNING id

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
+import { preparedQuery } from '../database/prepared';
 import type { MappingEnrichment } from '../mappings/mapping.worker';
 import type { EnrichmentStatus } from './inbound-event.entity';
 
@@ -201,7 +202,9 @@ export class InboundEventService {
    * connector and the newest stored output (issue 11: one round trip where there were three).
    */
   async beginNormalize(id: string): Promise<NormalizeStart | null> {
-    const [rows]: [NormalizeStart[], number] = await this.dataSource.query(
+    const rows = await preparedQuery<NormalizeStart>(
+      this.dataSource,
+      'inbound_begin_normalize',
       `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
        WHERE id = $1 AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
        RETURNING ${FOR_NORMALIZE},

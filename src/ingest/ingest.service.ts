@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
 import { sourceFingerprint } from '../common/source-fingerprint';
+import { preparedQuery } from '../database/prepared';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
 import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
@@ -164,7 +165,9 @@ export class IngestService {
   ): Promise<IngestResult> {
     const id = randomId('in');
     try {
-      const inserted: { id: string }[] = await this.dataSource.query(
+      const inserted = await preparedQuery<{ id: string }>(
+        this.dataSource,
+        'inbound_insert',
         `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
                                     enrichment_status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

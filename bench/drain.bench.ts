@@ -62,8 +62,6 @@ async function main() {
     const cpu0 = cpuMs([worker.pid!]);
     const pg0 = postgresCpuMs();
     const machine0 = machineBusyMs();
-    const others = () => ({ api: cpuMs([hub.pids()[0]]), bench: cpuMs([process.pid]), redis: cpuMs([Number(require('child_process').execSync('pgrep redis-server').toString().trim())]) });
-    const o0 = others();
     const first = received;
     while (received < load.acked) {
       if (Date.now() - t0 > 600_000) throw new Error('the worker did not drain within 10 minutes');
@@ -75,8 +73,6 @@ async function main() {
       `one worker alone: ${(events / seconds).toFixed(0)} delivered/s; worker CPU ${((cpuMs([worker.pid!]) - cpu0) / events).toFixed(2)} ms per event ` +
         `(all its threads; ${events} events in ${seconds.toFixed(1)} s)`,
     );
-    const o1 = others();
-    console.log('DEBUG', (o1.api - o0.api) / events, (o1.bench - o0.bench) / events, (o1.redis - o0.redis) / events);
     console.log(
       `per event: Postgres ${((postgresCpuMs() - pg0) / events).toFixed(2)} ms CPU, ` +
         `the whole machine ${((machineBusyMs() - machine0) / events).toFixed(2)} ms CPU`,

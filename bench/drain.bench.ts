@@ -26,11 +26,15 @@ async function main() {
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   // BENCH_CPU_PROF=1: profiles of every hub thread, for bench/profile-summary.ts.
+  // BENCH_MAIN=<path to another build's dist/src/main.js>: the same drain with that build, for before/after.
   const hub = await HubProcesses.create(
     {},
-    process.env.BENCH_CPU_PROF
-      ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/drain')}`] }
-      : {},
+    {
+      main: process.env.BENCH_MAIN,
+      execArgv: process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/drain')}`]
+        : [],
+    },
   );
   try {
     hub.spawn('api');

@@ -169,6 +169,73 @@ describe('isolation e2e', () => {
       ).toBe(true);
     });
 
+    it('claims and records made together share a statement and keep every lease rule', async () => {
+      const inbound = await hub
+        .http()
+        .post(`/hooks/${sourceId}`)
+        .set('content-type', 'application/json')
+        .send(salesAskRecording('rec_batched'))
+        .expect(202);
+      await waitFor(
+        async () =>
+          (await hub.sql(
+            `SELECT 1 FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
+             WHERE c.inbound_event_id = $1 AND d.status = 'succeeded'`,
+            [inbound.body.id],
+          )).length,
+        { what: 'the delivery' },
+      );
+      const [delivery] = await hub.sql<{ id: string }>(
+        `SELECT d.id FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id WHERE c.inbound_event_id = $1`,
+        [inbound.body.id],
+      );
+      const deliveries = hub.app.get(DeliveryService);
+      await hub.sql(
+        `UPDATE delivery SET status = 'pending', next_attempt_at = now() + interval '1 hour' WHERE id = $1`,
+        [delivery.id],
+      );
+      // Five jobs for one delivery at once (a duplicate job per lost Redis key, say): one gets it.
+      const claims = await Promise.all([1, 2, 3, 4, 5].map(() => deliveries.claim(delivery.id, 60)));
+      expect(claims.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
+      const held = claims.find((claim) => claim.kind === 'claimed');
+      const first = held?.kind === 'claimed' ? held.delivery : undefined;
+      await hub.sql(`UPDATE delivery SET locked_until = now() - interval '1 second' WHERE id = $1`, [delivery.id]);
+      const taken = await deliveries.claim(delivery.id, 60);
+      const second = taken.kind === 'claimed' ? taken.delivery : undefined;
+      expect(second?.attempts).toBe(first!.attempts + 1);
+      const before = await hub.sql('SELECT 1 FROM delivery_attempt WHERE delivery_id = $1', [delivery.id]);
+
+      // The stale holder (three times) and the current one record together: two statements run at once, so the last
+      // stale record and the current one share the third. Only the current one is written.
+      const stale = () =>
+        deliveries.record(first!, { outcome: 'succeeded', statusCode: 200, durationMs: 1, error: null });
+      const recorded = await Promise.all([
+        stale(),
+        stale(),
+        stale(),
+        deliveries.record(second!, {
+          outcome: 'retry',
+          statusCode: 503,
+          durationMs: 7,
+          error: 'HTTP 503',
+          responseBody: 'busy',
+          nextAttemptAt: new Date(Date.now() + 60_000),
+        }),
+      ]);
+      expect(recorded).toEqual([false, false, false, true]);
+      const after = await hub.sql<{ attempt_no: number; status_code: number; duration_ms: number; outcome: string }>(
+        'SELECT attempt_no, status_code, duration_ms, outcome FROM delivery_attempt WHERE delivery_id = $1 ORDER BY id',
+        [delivery.id],
+      );
+      expect(after).toHaveLength(before.length + 1);
+      expect(after.at(-1)).toEqual({ attempt_no: second!.attempts, status_code: 503, duration_ms: 7, outcome: 'retry' });
+      const [row] = await hub.sql<{ status: string; last_error: string }>(
+        'SELECT status, last_error FROM delivery WHERE id = $1',
+        [delivery.id],
+      );
+      expect(row).toEqual({ status: 'retrying', last_error: 'HTTP 503' });
+    });
+
     it('an event that keeps failing its normalisation ends failed after a bounded number of tries', async () => {
       const inbound = await hub
         .http()

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
+import { Coalescer } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
@@ -43,29 +44,47 @@ export interface AttemptRecord {
  */
 @Injectable()
 export class DeliveryService {
+  private readonly claims = new Coalescer((inputs: { id: string; leaseSeconds: number }[]) => this.claimMany(inputs));
+  private readonly records = new Coalescer((inputs: { delivery: ClaimedDelivery; attempt: AttemptRecord }[]) =>
+    this.recordMany(inputs),
+  );
+
   constructor(private readonly dataSource: DataSource) {}
 
   /**
    * Claims a delivery for one attempt: status `sending` with a lease, or `gone` when there is nothing to do. One
    * statement (issue 11) also reads what the attempt needs fresh: the canonical event, and whether the destination
-   * is still active (its settings may come from a short-lived cache; its status must not).
+   * is still active (its settings may come from a short-lived cache; its status must not). Claims made together
+   * share that statement (Coalescer).
    */
-  async claim(id: string, leaseSeconds: number): Promise<Claim> {
+  claim(id: string, leaseSeconds: number): Promise<Claim> {
+    return this.claims.run({ id, leaseSeconds });
+  }
+
+  private async claimMany(inputs: { id: string; leaseSeconds: number }[]): Promise<Claim[]> {
+    // The same delivery twice in one batch (two jobs for one row): only the first may have it.
+    const unique = [...new Map(inputs.map((input) => [input.id, input])).values()];
     const rows = await preparedQuery<ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null }>(
       this.dataSource,
       'delivery_claim',
       `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
-                locked_until = now() + make_interval(secs => $2), updated_at = now()
-         WHERE id = $1 AND (status IN ('pending', 'retrying') OR (status = 'sending' AND locked_until < now()))
-         RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", attempts,
-                   retry_base AS "retryBase",
-                   (SELECT c.event FROM canonical_event c WHERE c.id = d.canonical_event_id) AS event,
-                   (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
-      [id, leaseSeconds],
+              locked_until = now() + make_interval(secs => c.lease), updated_at = now()
+       FROM unnest($1::text[], $2::float8[]) AS c(id, lease)
+       WHERE d.id = c.id AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.locked_until < now()))
+       RETURNING d.id, d.destination_id AS "destinationId", d.canonical_event_id AS "canonicalEventId", d.attempts,
+                 d.retry_base AS "retryBase",
+                 (SELECT e.event FROM canonical_event e WHERE e.id = d.canonical_event_id) AS event,
+                 (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
+      [unique.map((input) => input.id), unique.map((input) => input.leaseSeconds)],
     );
-    if (!rows.length) return { kind: 'gone' };
-    const { event, destinationActive, ...delivery } = rows[0];
-    return { kind: 'claimed', delivery, event: event ?? undefined, destinationActive: destinationActive === true };
+    const claimed = new Map(rows.map((row) => [row.id, row]));
+    return inputs.map(({ id }) => {
+      const row = claimed.get(id);
+      claimed.delete(id);
+      if (!row) return { kind: 'gone' };
+      const { event, destinationActive, ...delivery } = row;
+      return { kind: 'claimed', delivery, event: event ?? undefined, destinationActive: destinationActive === true };
+    });
   }
 
   async destinationOf(id: string): Promise<string | undefined> {
@@ -79,35 +98,50 @@ export class DeliveryService {
   /**
    * Records an attempt and moves the delivery on, only while this worker still holds the lease it claimed.
    * Returns false when the lease was lost (it expired and another worker claimed the delivery): nothing is written.
+   * Records made together share one statement (Coalescer).
    */
-  async record(delivery: ClaimedDelivery, attempt: AttemptRecord): Promise<boolean> {
-    const status = attempt.outcome === 'retry' ? 'retrying' : attempt.outcome;
-    // One statement, so one round trip and one commit (issue 11): the attempt row is written only when the fenced
-    // UPDATE matched, and both commit together.
-    const rows = await preparedQuery(
+  record(delivery: ClaimedDelivery, attempt: AttemptRecord): Promise<boolean> {
+    return this.records.run({ delivery, attempt });
+  }
+
+  private async recordMany(inputs: { delivery: ClaimedDelivery; attempt: AttemptRecord }[]): Promise<boolean[]> {
+    const column = <T>(pick: (input: { delivery: ClaimedDelivery; attempt: AttemptRecord }) => T) => inputs.map(pick);
+    // One statement, so one round trip and one commit (issue 11): an attempt row is written only where the fenced
+    // UPDATE matched (the lease's attempt number), and both commit together.
+    const rows = await preparedQuery<{ id: string; attempts: number }>(
       this.dataSource,
       'delivery_record',
-      `WITH moved AS (
-         UPDATE delivery SET status = $2, next_attempt_at = $3, locked_until = NULL, last_error = $4, updated_at = now()
-         WHERE id = $1 AND status = 'sending' AND attempts = $5 RETURNING id
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::int[],
+                              $8::text[], $9::text[])
+           AS i(id, status, next_attempt_at, error, attempts, status_code, duration_ms, response_body, outcome)
+       ), moved AS (
+         UPDATE delivery d SET status = i.status, next_attempt_at = i.next_attempt_at, locked_until = NULL,
+                last_error = i.error, updated_at = now()
+         FROM input i
+         WHERE d.id = i.id AND d.status = 'sending' AND d.attempts = i.attempts
+         RETURNING d.id, d.attempts
        ), attempt AS (
          INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
-         SELECT id, $5, now() - make_interval(secs => $7::float / 1000), $7, $6, $8, $4, $9, $3 FROM moved
+         SELECT i.id, i.attempts, now() - make_interval(secs => i.duration_ms::float / 1000), i.duration_ms,
+                i.status_code, i.response_body, i.error, i.outcome, i.next_attempt_at
+         FROM input i JOIN moved m ON m.id = i.id AND m.attempts = i.attempts
        )
-       SELECT id FROM moved`,
+       SELECT id, attempts FROM moved`,
       [
-        delivery.id,
-        status,
-        attempt.nextAttemptAt ?? null,
-        attempt.error,
-        delivery.attempts,
-        attempt.statusCode ?? null,
-        attempt.durationMs,
-        attempt.responseBody ?? null,
-        attempt.outcome,
+        column(({ delivery }) => delivery.id),
+        column(({ attempt }) => (attempt.outcome === 'retry' ? 'retrying' : attempt.outcome)),
+        column(({ attempt }) => attempt.nextAttemptAt ?? null),
+        column(({ attempt }) => attempt.error),
+        column(({ delivery }) => delivery.attempts),
+        column(({ attempt }) => attempt.statusCode ?? null),
+        column(({ attempt }) => Math.round(attempt.durationMs)),
+        column(({ attempt }) => attempt.responseBody ?? null),
+        column(({ attempt }) => attempt.outcome),
       ],
     );
-    return rows.length > 0;
+    const moved = new Set(rows.map((row) => `${row.id}/${row.attempts}`));
+    return inputs.map(({ delivery }) => moved.has(`${delivery.id}/${delivery.attempts}`));
   }
 
   /** Deliveries owed an attempt: due ones, and `sending` leases that expired because a worker died mid-attempt. */

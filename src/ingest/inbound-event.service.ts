@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
+import { Coalescer } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import type { MappingEnrichment } from '../mappings/mapping.worker';
 import type { EnrichmentStatus } from './inbound-event.entity';
@@ -139,6 +140,8 @@ export type EnrichmentResult =
  */
 @Injectable()
 export class InboundEventService {
+  private readonly normalizeStarts = new Coalescer((ids: string[]) => this.beginNormalizeMany(ids));
+
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -199,14 +202,19 @@ export class InboundEventService {
   /**
    * Counts a normalisation try and returns the event, or null when it is no longer waiting (done, failed, gone) or
    * its enrichment is still pending (the enrich step enqueues it when done). The same statement reads the source's
-   * connector and the newest stored output (issue 11: one round trip where there were three).
+   * connector and the newest stored output (issue 11: one round trip where there were three); starts made together
+   * share it (Coalescer).
    */
-  async beginNormalize(id: string): Promise<NormalizeStart | null> {
+  beginNormalize(id: string): Promise<NormalizeStart | null> {
+    return this.normalizeStarts.run(id);
+  }
+
+  private async beginNormalizeMany(ids: string[]): Promise<(NormalizeStart | null)[]> {
     const rows = await preparedQuery<NormalizeStart>(
       this.dataSource,
       'inbound_begin_normalize',
       `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
-       WHERE id = $1 AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+       WHERE id = ANY($1::text[]) AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
        RETURNING ${FOR_NORMALIZE},
                  (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
                  (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
@@ -214,9 +222,15 @@ export class InboundEventService {
                    WHERE c.inbound_event_id = i.id
                      AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
                    GROUP BY c.revision) AS latest`,
-      [id],
+      [ids],
     );
-    return rows[0] ?? null;
+    const started = new Map(rows.map((row) => [row.id, row]));
+    // The same event twice in one batch (two jobs for one row): only the first counts as started.
+    return ids.map((id) => {
+      const row = started.get(id) ?? null;
+      started.delete(id);
+      return row;
+    });
   }
 
   async markFailed(id: string, reason: string): Promise<void> {

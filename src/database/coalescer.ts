@@ -1,0 +1,63 @@
+import { isTransientError } from '../common/transient-error';
+
+interface Call<I, O> {
+  input: I;
+  resolve: (output: O) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for one hot-path statement (issue 11). A call made while fewer than `maxInFlight` batches are running
+ * goes out at once, alone, so an idle hub waits for nothing. Calls made while they are all running queue up and go
+ * together in the next batch: under load, N events cost one round trip, one plan and one commit, not N.
+ *
+ * `runBatch` answers each input, in order. A batch that fails for a reason other than "Postgres is unavailable" is
+ * tried again one call at a time, so one bad row fails only its own call.
+ */
+export class Coalescer<I, O> {
+  private readonly waiting: Call<I, O>[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly runBatch: (inputs: I[]) => Promise<O[]>,
+    private readonly maxInFlight = 2,
+    private readonly maxBatch = 256,
+  ) {}
+
+  run(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.maxInFlight && this.waiting.length) {
+      const batch = this.waiting.splice(0, this.maxBatch);
+      this.running++;
+      void this.execute(batch).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async execute(batch: Call<I, O>[]): Promise<void> {
+    try {
+      const outputs = await this.runBatch(batch.map((call) => call.input));
+      batch.forEach((call, i) => call.resolve(outputs[i]));
+    } catch (err) {
+      if (batch.length === 1 || isTransientError(err)) {
+        batch.forEach((call) => call.reject(err));
+        return;
+      }
+      for (const call of batch) {
+        try {
+          call.resolve((await this.runBatch([call.input]))[0]);
+        } catch (single) {
+          call.reject(single);
+        }
+      }
+    }
+  }
+}

@@ -89,7 +89,7 @@ export function refuseLiteral(hostname: string, allow: Allow): string | undefine
 }
 
 /**
- * Why Node could not send a request to this URL, or undefined. WHATWG URL parsing is what both axios and Node
+ * Why Node could not send a request to this URL, or undefined. WHATWG URL parsing is what both undici and Node
  * use, so a URL it rejects (an IPv6 zone id such as http://[fe80::1%25lo], a port over 65535) can never be
  * delivered to.
  */

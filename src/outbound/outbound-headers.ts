@@ -1,7 +1,8 @@
 /**
  * Why Node would refuse to send this header value, or undefined. Node's rule (http.validateHeaderValue) is
  * RFC 9110 §5.5 field-value: HTAB, visible ASCII, space and obs-text (0x80-0xFF). Checking it up front turns
- * what Node would throw (ERR_INVALID_CHAR) or axios would silently rewrite (it strips CR LF) into a clear answer.
+ * what Node (ERR_INVALID_CHAR) or undici (UND_ERR_INVALID_ARG) would throw, in words that may name the value, into a
+ * clear answer that names only the header.
  */
 export function headerValueProblem(value: string): string | undefined {
   // eslint-disable-next-line no-control-regex

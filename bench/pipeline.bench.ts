@@ -28,7 +28,7 @@ import { Client } from 'pg';
 import ts from 'typescript';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
-import { child, compileHub, cpuMs, HubProcesses, ROOT, sleep } from './processes';
+import { child, compileHub, cpuMs, HubProcesses, ROOT, rssMib, sleep } from './processes';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const SCALE = process.env.BENCH_QUICK ? 0.5 : 1;
@@ -100,17 +100,6 @@ class Sink {
   }
 }
 
-/** RSS (MiB) of processes, from /proc. */
-function rssMib(pids: number[]): number {
-  return pids.reduce((sum, pid) => {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      return sum + (match ? Number(match[1]) / 1024 : 0);
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
 
 /** What the phases need of a server under test. */
 interface Target {

@@ -55,6 +55,18 @@ export function cpuMs(pids: number[]): number {
   }, 0);
 }
 
+/** RSS (MiB) of processes, from /proc. */
+export function rssMib(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return sum + (match ? Number(match[1]) / 1024 : 0);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
 /** CPU ms of every process the postgres user runs (the server and its backends; a backend gone since is missed). */
 export function postgresCpuMs(): number {
   const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));

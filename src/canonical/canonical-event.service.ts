@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
-import type { PlannedDelivery, RoutedDelivery } from '../routing/routing.service';
+import type { PlannedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
 
 /** One stored canonical event as the events API shows it. */
@@ -51,14 +51,18 @@ export class CanonicalEventService {
    * The first output of an inbound event, in one statement (issue 11: one round trip and one commit instead of a
    * transaction of 2 + n statements): its canonical events, their delivery rows, and the inbound event marked
    * normalised. Ids are derived, so a second run inserts nothing; it returns the deliveries it created.
+   *
+   * `claim`: deliveries this process has a slot for and attempts at once are written already claimed (`sending`,
+   * attempt 1, a lease of `leaseSeconds`), so their first attempt needs no claim statement (issue 11).
    */
   async insertFirstOutput(
     inboundEventId: string,
     events: CloudEvent[],
     mappingVersion: string,
     deliveries: PlannedDelivery[],
-  ): Promise<RoutedDelivery[]> {
-    return preparedQuery<RoutedDelivery>(
+    claim: { ids: string[]; leaseSeconds: number } = { ids: [], leaseSeconds: 0 },
+  ): Promise<CreatedDelivery[]> {
+    return preparedQuery<CreatedDelivery>(
       this.dataSource,
       'canonical_insert_first_output',
       `WITH events AS (
@@ -68,18 +72,29 @@ export class CanonicalEventService {
          FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(event, ordinality)
          ON CONFLICT (id) DO NOTHING
        ), routed AS (
-         INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error)
-         SELECT d.id, d."destinationId", d."canonicalEventId", d.status,
-                CASE WHEN d.status = 'pending' THEN now() END, d."lastError"
+         INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error, attempts,
+                               locked_until)
+         SELECT d.id, d."destinationId", d."canonicalEventId",
+                CASE WHEN d.id = ANY($5::text[]) THEN 'sending' ELSE d.status END,
+                CASE WHEN d.status = 'pending' THEN now() END, d."lastError",
+                CASE WHEN d.id = ANY($5::text[]) THEN 1 ELSE 0 END,
+                CASE WHEN d.id = ANY($5::text[]) THEN now() + make_interval(secs => $6::float8) END
          FROM jsonb_to_recordset($4::jsonb)
               AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text)
          ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
-         RETURNING id, destination_id AS "destinationId", status
+         RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", status
        ), marked AS (
          UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = $1
        )
-       SELECT id, "destinationId", status FROM routed`,
-      [inboundEventId, mappingVersion, JSON.stringify(events), JSON.stringify(deliveries)],
+       SELECT id, "destinationId", "canonicalEventId", status FROM routed`,
+      [
+        inboundEventId,
+        mappingVersion,
+        JSON.stringify(events),
+        JSON.stringify(deliveries),
+        claim.ids,
+        claim.leaseSeconds,
+      ],
     );
   }
 
@@ -137,4 +152,12 @@ function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** A delivery row the first output created: `pending`, `failed` (a broken filter) or `sending` (claimed at insert). */
+export interface CreatedDelivery {
+  id: string;
+  destinationId: string;
+  canonicalEventId: string;
+  status: 'pending' | 'failed' | 'sending';
 }

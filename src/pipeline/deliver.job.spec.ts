@@ -245,6 +245,36 @@ describe(DeliverJob.name, () => {
     expect(queue.deliver.mock.calls[0][1]).toBeGreaterThanOrEqual(9000);
   });
 
+  it('reserves slots for deliveries about to be written claimed, and starts them without a claim statement', async () => {
+    answer({ outcome: 'succeeded', statusCode: 200, durationMs: 1 });
+    const planned = [1, 2, 3].map((i) => ({ id: `msg_${i}`, destinationId: 'dst_1' }));
+    // HUB_DESTINATION_CONCURRENCY is 2.
+    const reserved = await sut.reserve(planned);
+    expect([...reserved.keys()]).toEqual(['msg_1', 'msg_2']);
+    const event = { id: 'evt_1' } as CloudEvent;
+    sut.startClaimed(
+      [
+        { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', status: 'sending' },
+        // msg_2 existed already (a second run of the same normalisation): its slot is freed, nothing is sent.
+        { id: 'msg_3', destinationId: 'dst_1', canonicalEventId: 'evt_1', status: 'pending' },
+      ],
+      [event],
+      reserved,
+    );
+    // msg_2's slot is free again at once, unused: one slot held (msg_1's attempt), one free, the limit unchanged.
+    await expect(sut.reserve([{ id: 'msg_4', destinationId: 'dst_1' }])).resolves.toHaveProperty('size', 1);
+    await sut.drainInline();
+    expect(deliveries.claim).not.toHaveBeenCalled();
+    expect(adapter.deliver).toHaveBeenCalledTimes(1);
+    expect(adapter.deliver).toHaveBeenCalledWith(
+      expect.objectContaining({ delivery: expect.objectContaining({ id: 'msg_1', attempts: 1 }), event }),
+    );
+    expect(deliveries.record).toHaveBeenCalledWith(
+      expect.objectContaining({ id: 'msg_1', attempts: 1 }),
+      expect.objectContaining({ outcome: 'succeeded' }),
+    );
+  });
+
   it('starts nothing once shutting down', async () => {
     await sut.drainInline();
     const pending = [{ id: 'msg_1', destinationId: 'dst_1' }];

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { AttemptOutcome } from '../delivery/delivery-attempt.entity';
-import { ClaimedDelivery, DeliveryService, DESTINATION_DISABLED } from '../delivery/delivery.service';
+import type { CloudEvent } from '../canonical/cloud-event';
+import { Claim, ClaimedDelivery, DeliveryService, DESTINATION_DISABLED } from '../delivery/delivery.service';
 import { AdapterOutcome } from '../destinations/adapters/destination-adapter';
 import { DestinationAdapters } from '../destinations/adapters/destination-adapters';
 import { DestinationService } from '../destinations/destination.service';
@@ -18,6 +19,8 @@ import { nextDelayMs, RetryDeliveryError } from './retry-policy';
 
 export type DeliverOutcome =
   'succeeded' | 'failed' | 'exhausted' | 'superseded' | 'unchanged' | 'skipped' | 'lost-lease';
+
+type Claimed = Extract<Claim, { kind: 'claimed' }>;
 
 /** The lease outlives the attempt's hard deadline by this much, so a live attempt never loses its lease. */
 const LEASE_MARGIN_SECONDS = 10;
@@ -102,10 +105,59 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     await Promise.allSettled([...this.inline]);
   }
 
-  /** Runs one attempt outside the queue; resolves whether it succeeded (which adapts the destination's limit). */
-  private async attemptNow(delivery: { id: string; destinationId: string }): Promise<boolean> {
+  /**
+   * Issue 11, claim at insert: takes a slot now for each of these deliveries (about to be written) whose destination
+   * has one free in this process, while fewer than HUB_DELIVERY_CONCURRENCY deliveries are started in-process.
+   * Normalisation writes the ones reserved already claimed, then hands them to startClaimed. Returns each reserved
+   * delivery's release.
+   */
+  async reserve(deliveries: { id: string; destinationId: string }[]): Promise<Map<string, (ok?: boolean) => void>> {
+    const reserved = new Map<string, (ok?: boolean) => void>();
+    for (const delivery of deliveries) {
+      if (this.closing || this.inline.size + reserved.size >= this.config.deliveryConcurrency) break;
+      const release = this.gate.tryAcquire(delivery.destinationId, await this.limitOf(delivery.destinationId));
+      if (release) reserved.set(delivery.id, release);
+    }
+    return reserved;
+  }
+
+  /**
+   * Starts the first attempt of each delivery normalisation wrote claimed (`sending`, attempt 1, under a lease) in
+   * its reserved slot: the attempt a claim would start, without the claim statement. `events` are the canonical
+   * events just written. A reserved slot whose delivery was not written (it existed already) is released.
+   */
+  startClaimed(
+    created: { id: string; destinationId: string; canonicalEventId: string; status: string }[],
+    events: CloudEvent[],
+    reserved: Map<string, (ok?: boolean) => void>,
+  ): void {
+    for (const delivery of created) {
+      const release = reserved.get(delivery.id);
+      if (delivery.status !== 'sending' || !release) continue;
+      reserved.delete(delivery.id);
+      const { id, destinationId, canonicalEventId } = delivery;
+      const claim: Claimed = {
+        kind: 'claimed',
+        delivery: { id, destinationId, canonicalEventId, attempts: 1 },
+        event: events.find((event) => event.id === canonicalEventId),
+        // Routing just chose it from the active destinations (a copy at most 1 s old).
+        destinationActive: true,
+      };
+      const attempt: Promise<void> = this.attemptNow(delivery, claim)
+        .then(release, () => release(false))
+        .finally(() => this.inline.delete(attempt));
+      this.inline.add(attempt);
+    }
+    for (const release of reserved.values()) release();
+  }
+
+  /**
+   * Runs one attempt outside the queue (`claim`: one made already); resolves whether it succeeded (which adapts the
+   * destination's limit).
+   */
+  private async attemptNow(delivery: { id: string; destinationId: string }, claim?: Claimed): Promise<boolean> {
     try {
-      return (await this.run(delivery.id)) === 'succeeded';
+      return (await (claim ? this.proceed(claim) : this.run(delivery.id))) === 'succeeded';
     } catch (err) {
       // A retry is scheduled like a queued job's; anything else (Postgres down) goes to the queue to try again.
       const delayMs = err instanceof RetryDeliveryError ? err.delayMs : 1000;
@@ -155,6 +207,11 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
   async run(deliveryId: string): Promise<DeliverOutcome> {
     const claim = await this.deliveries.claim(deliveryId, this.leaseSeconds);
     if (claim.kind === 'gone') return 'skipped';
+    return this.proceed(claim);
+  }
+
+  /** The attempt of a claimed delivery: send, record, and schedule a retry when one is due. */
+  private async proceed(claim: Claimed): Promise<DeliverOutcome> {
     const { delivery, event } = claim;
     // The claim read the destination's status fresh; its settings come from a copy at most two seconds old.
     let destination = claim.destinationActive ? await this.destinations.findCached(delivery.destinationId) : null;

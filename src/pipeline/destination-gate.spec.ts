@@ -56,7 +56,7 @@ describe(DestinationGate.name, () => {
       const sut = new DestinationGate({ firstGuessMs: 100, maxDelayMs: 60_000 });
       const release = sut.tryAcquire('a', 2)!;
       now.mockReturnValue(1_040);
-      release();
+      release(true);
       // 40 ms per slot over a cap of 2: one turn every 20 ms, booked one after the other.
       expect(sut.nextTurn('a', 2)).toBe(20);
       expect(sut.nextTurn('a', 2)).toBe(40);
@@ -98,6 +98,15 @@ describe(DestinationGate.name, () => {
       expect(sut.limitOf('b', LIMIT)).toBe(2);
     });
 
+    it('leaves the limit alone when a slot is given back unused', () => {
+      const sut = new DestinationGate({ fastMs: 100 });
+      const held = [sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!];
+      held[0]();
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+      held[1](true);
+      expect(sut.limitOf('a', LIMIT)).toBe(2);
+    });
+
     it('does not grow while the destination does not use every slot', () => {
       const sut = new DestinationGate({ fastMs: 100 });
       for (let i = 0; i < 5; i++) hold(sut, 10);
@@ -113,14 +122,14 @@ describe(DestinationGate.name, () => {
       busy.splice(1).forEach((release) => release());
       const held = [sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!];
       now.mockReturnValue(Date.now() + 500);
-      held[0]();
+      held[0](true);
       expect(sut.limitOf('a', LIMIT)).toBe(2);
       // Three held against a limit of two: nothing more until two are released.
       expect(sut.tryAcquire('a', LIMIT)).toBeUndefined();
       held[1](false);
       expect(sut.limitOf('a', LIMIT)).toBe(2);
       expect(sut.tryAcquire('a', LIMIT)).toBeUndefined();
-      held[2]();
+      held[2](true);
       busy[0]();
       expect(sut.tryAcquire('a', LIMIT)).toBeDefined();
     });
@@ -130,7 +139,7 @@ describe(DestinationGate.name, () => {
       const [first, second] = [sut.tryAcquire('a', LIMIT)!, sut.tryAcquire('a', LIMIT)!];
       const waiters = [sut.acquire('a', LIMIT, 10_000), sut.acquire('a', LIMIT, 10_000)];
       now.mockReturnValue(10);
-      first();
+      first(true);
       // Fast while busy: the limit is 3, so both waiters get a slot from one release.
       const [a, b] = await Promise.all(waiters);
       expect(a && b).toBeDefined();

@@ -61,7 +61,8 @@ export class DestinationGate {
 
   /**
    * Takes a slot and returns its release, or undefined when the destination is at its limit. The release takes
-   * whether the attempt went well: a failed one shrinks an adaptive limit, as a slow one does.
+   * whether the attempt went well: a failed one shrinks an adaptive limit, as a slow one does; none (a slot given
+   * back unused) leaves the limit and the timing alone.
    */
   tryAcquire(destinationId: string, limit: SlotLimit): ((ok?: boolean) => void) | undefined {
     const held = this.inFlight.get(destinationId) ?? 0;
@@ -111,12 +112,15 @@ export class DestinationGate {
   private releaser(destinationId: string, limit: SlotLimit): (ok?: boolean) => void {
     const since = Date.now();
     let released = false;
-    return (ok = true) => {
+    return (ok?: boolean) => {
       if (released) return;
       released = true;
       const heldMs = Date.now() - since;
-      this.pacer.observe(destinationId, heldMs);
-      if (typeof limit !== 'number' && limit.max > limit.base) this.adapt(destinationId, limit, ok && heldMs <= this.fastMs);
+      // A slot given back unused (ok undefined: no attempt was made in it) says nothing about the receiver.
+      if (ok !== undefined) {
+        this.pacer.observe(destinationId, heldMs);
+        if (typeof limit !== 'number' && limit.max > limit.base) this.adapt(destinationId, limit, ok && heldMs <= this.fastMs);
+      }
       const now = (this.inFlight.get(destinationId) ?? 1) - 1;
       if (now > 0) this.inFlight.set(destinationId, now);
       else this.inFlight.delete(destinationId);

@@ -88,10 +88,13 @@ export class EnrichJob extends PipelineWorkerHost implements OnApplicationBootst
     if (!release) {
       return this.postponeWhileBusy(job, token, job.data, this.gate.nextTurn(sourceId, cap));
     }
+    let outcome: EnrichOutcome | undefined;
     try {
-      return await this.run(inboundEventId);
+      outcome = await this.run(inboundEventId);
+      return outcome;
     } finally {
-      release();
+      // Timed either way: the source's next free turn is booked from how long its fetches hold their slots.
+      release(outcome !== undefined);
     }
   }
 

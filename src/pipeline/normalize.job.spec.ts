@@ -64,7 +64,7 @@ describe(NormalizeJob.name, () => {
   const routing = mockOf<RoutingService>({ route: jest.fn(), plan: jest.fn() });
   const destinations = mockOf<DestinationService>({ activeCached: jest.fn() });
   const queue = mockOf<PipelineQueue>({ deliver: jest.fn(), normalize: jest.fn(), normalizeLocally: jest.fn() });
-  const deliverJob = mockOf<DeliverJob>({ dispatch: jest.fn() });
+  const deliverJob = mockOf<DeliverJob>({ dispatch: jest.fn(), reserve: jest.fn(), startClaimed: jest.fn() });
 
   beforeEach(async () => {
     jest.clearAllMocks();
@@ -72,10 +72,11 @@ describe(NormalizeJob.name, () => {
     mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
     destinations.activeCached.mockResolvedValue([]);
     deliverJob.dispatch.mockImplementation(async (pending) => pending);
+    deliverJob.reserve.mockResolvedValue(new Map());
     routing.plan.mockResolvedValue(planned);
     canonical.insertFirstOutput.mockResolvedValue([
-      { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
-      { id: 'msg_2', destinationId: 'dst_2', status: 'failed' },
+      { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'pending' },
+      { id: 'msg_2', destinationId: 'dst_2', canonicalEventId: event.id, status: 'failed' },
     ]);
     routing.route.mockResolvedValue([
       { id: 'msg_1', destinationId: 'dst_1', status: 'pending' },
@@ -111,14 +112,45 @@ describe(NormalizeJob.name, () => {
     expect(canonical.insertFirstOutput).toHaveBeenCalledWith('in_1', [event], 'file:abc', planned);
     expect(dataSource.transaction).not.toHaveBeenCalled();
     expect(deliveries.supersedeWaiting).not.toHaveBeenCalled();
-    expect(queue.deliver).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
+    expect(queue.deliver).toHaveBeenCalledWith([
+      { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'pending' },
+    ]);
   });
 
   it('enqueues only the deliveries the deliver job did not start at once', async () => {
     deliverJob.dispatch.mockResolvedValue([]);
     await expect(sut.run('in_1')).resolves.toBe('normalized');
-    expect(deliverJob.dispatch).toHaveBeenCalledWith([{ id: 'msg_1', destinationId: 'dst_1', status: 'pending' }]);
+    expect(deliverJob.dispatch).toHaveBeenCalledWith([
+      { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'pending' },
+    ]);
     expect(queue.deliver).toHaveBeenCalledWith([]);
+  });
+
+  it('writes the deliveries it has a slot for already claimed, and starts them without a claim', async () => {
+    const release = jest.fn();
+    const reserved = new Map([['msg_1', release]]);
+    deliverJob.reserve.mockResolvedValue(reserved);
+    Object.defineProperty(deliverJob, 'leaseSeconds', { value: 25, configurable: true });
+    const created = [{ id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'sending' as const }];
+    canonical.insertFirstOutput.mockResolvedValue(created);
+    await expect(sut.run('in_1')).resolves.toBe('normalized');
+    // Only pending deliveries are offered a slot; the failed one (a broken filter) is not.
+    expect(deliverJob.reserve).toHaveBeenCalledWith([planned[0]]);
+    expect(canonical.insertFirstOutput).toHaveBeenCalledWith('in_1', [event], 'file:abc', planned, {
+      ids: ['msg_1'],
+      leaseSeconds: 25,
+    });
+    expect(deliverJob.startClaimed).toHaveBeenCalledWith(created, [event], reserved);
+    expect(deliverJob.dispatch).toHaveBeenCalledWith([]);
+  });
+
+  it('frees the slots it reserved when the output cannot be written', async () => {
+    const release = jest.fn();
+    deliverJob.reserve.mockResolvedValue(new Map([['msg_1', release]]));
+    canonical.insertFirstOutput.mockRejectedValueOnce(Object.assign(new Error('connection terminated'), { code: '57P01' }));
+    await expect(sut.run('in_1')).rejects.toThrow();
+    expect(release).toHaveBeenCalledTimes(1);
+    expect(deliverJob.startClaimed).not.toHaveBeenCalled();
   });
 
   describe('straight from ingest (tryInline)', () => {

@@ -3,7 +3,7 @@ import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { CanonicalEventService, sameOutput } from '../canonical/canonical-event.service';
+import { CanonicalEventService, CreatedDelivery, sameOutput } from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
 import { ROOT_LOGGER } from '../common/logger';
 import { isTransientError } from '../common/transient-error';
@@ -147,7 +147,11 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     return 'normalized';
   }
 
-  /** The hot path: an event's first output, its deliveries and its status in one statement. */
+  /**
+   * The hot path: an event's first output, its deliveries and its status in one statement. Deliveries whose
+   * destination has a free slot in this process are written claimed and their first attempts start at once, with no
+   * claim statement (DeliverJob.reserve, startClaimed); returns the other pending ones, for DeliverJob.dispatch.
+   */
   private async storeFirst(
     inboundId: string,
     events: CloudEvent[],
@@ -155,7 +159,20 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     destinations: DestinationEntity[],
   ): Promise<{ id: string; destinationId: string }[]> {
     const planned = (await Promise.all(events.map((event) => this.routing.plan(event, destinations)))).flat();
-    const created = await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned);
+    const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
+    let created: CreatedDelivery[];
+    try {
+      created = reserved.size
+        ? await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned, {
+            ids: [...reserved.keys()],
+            leaseSeconds: this.deliverJob.leaseSeconds,
+          })
+        : await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned);
+    } catch (err) {
+      for (const release of reserved.values()) release();
+      throw err;
+    }
+    this.deliverJob.startClaimed(created, events, reserved);
     return created.filter((d) => d.status === 'pending');
   }
 

@@ -6,25 +6,23 @@
  * (all its threads, boot excluded), so the cost of normalise + deliver is seen without ingest beside it.
  * BENCH_CPU_PROF=1 profiles both processes (bench/results/profiles/drain/). HUB_* variables pass through to both processes (e.g. HUB_DESTINATION_CONCURRENCY). Figures only.
  */
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
-import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
 import { join } from 'node:path';
 import { closedLoop } from './load';
-import { cpuMs, HubProcesses, machineBusyMs, postgresCpuMs, ROOT, sleep } from './processes';
+import {
+  askElephantToSink,
+  countingSink,
+  cpuMs,
+  HubProcesses,
+  machineBusyMs,
+  postgresCpuMs,
+  ROOT,
+  sleep,
+} from './processes';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 
 async function main() {
-  let received = 0;
-  const sink = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sink = await countingSink();
   // BENCH_CPU_PROF=1: profiles of every hub thread, for bench/profile-summary.ts.
   // BENCH_MAIN=<path to another build's dist/src/main.js>: the same drain with that build, for before/after.
   const hub = await HubProcesses.create(
@@ -39,40 +37,25 @@ async function main() {
   try {
     hub.spawn('api');
     await hub.healthy();
-    const post = (path: string, body: unknown) => hub.api('POST', path, body);
-    const secret = whsec();
-    const source = await post('/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
-    await post('/api/destinations', {
-      name: 'sink',
-      type: 'webhook',
-      url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/d`,
-      eventTypes: ['activity.*'],
-    });
-    const engagement = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
-    let serial = 0;
-    const load = await closedLoop(hub.base, 32, SECONDS, () => {
-      const key = `evt_drain_${serial++}`;
-      const body = JSON.stringify({ ...engagement, id: key });
-      return { path: `/hooks/${source.id}`, body, headers: svixHeaders(secret, body), key };
-    });
+    const load = await closedLoop(hub.base, 32, SECONDS, await askElephantToSink(hub, sink.url, 'evt_drain_'));
     console.log(
       `stored ${load.acked} events with an api-only process (${(load.acked / load.seconds).toFixed(0)} acks/s); ` +
         `starting one worker`,
     );
     const worker = hub.spawn('worker');
     // Boot (Nest context, Postgres pool, mapping threads) is not the pipeline's cost: count from the first delivery.
-    while (received === 0) await sleep(10);
+    while (sink.received() === 0) await sleep(10);
     const t0 = Date.now();
     const cpu0 = cpuMs([worker.pid!]);
     const pg0 = postgresCpuMs();
     const machine0 = machineBusyMs();
-    const first = received;
-    while (received < load.acked) {
+    const first = sink.received();
+    while (sink.received() < load.acked) {
       if (Date.now() - t0 > 600_000) throw new Error('the worker did not drain within 10 minutes');
       await sleep(20);
     }
     const seconds = (Date.now() - t0) / 1000;
-    const events = received - first;
+    const events = sink.received() - first;
     console.log(
       `one worker alone: ${(events / seconds).toFixed(0)} delivered/s; worker CPU ${((cpuMs([worker.pid!]) - cpu0) / events).toFixed(2)} ms per event ` +
         `(all its threads; ${events} events in ${seconds.toFixed(1)} s)`,

@@ -4,55 +4,31 @@
  * over BENCH_CONNECTIONS (8) connections, delivered to a loopback sink; its RSS is printed every 10 s, with the
  * ratio of the 60 s sample to the 10 s one, the peak, and how far delivery kept up. Figures only.
  */
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
-import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop } from './load';
-import { HubProcesses, rssMib, sleep } from './processes';
+import { askElephantToSink, countingSink, HubProcesses, rssMib, sleep } from './processes';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 70);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 
 async function main() {
-  let received = 0;
-  const sink = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sink = await countingSink();
   const hub = await HubProcesses.create();
   try {
     const proc = hub.spawn('all');
     await hub.healthy();
-    const secret = whsec();
-    const source = await hub.api('POST', '/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
-    await hub.api('POST', '/api/destinations', {
-      name: 'sink',
-      type: 'webhook',
-      url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/d`,
-      eventTypes: ['activity.*'],
-    });
-    const engagement = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
+    const next = await askElephantToSink(hub, sink.url, 'evt_memory_');
     const samples: { at: number; rss: number }[] = [];
     const t0 = Date.now();
     const timer = setInterval(() => {
       const at = Math.round((Date.now() - t0) / 1000);
       samples.push({ at, rss: rssMib([proc.pid!]) });
-      console.log(`  ${String(at).padStart(3)} s  RSS ${rssMib([proc.pid!]).toFixed(1)} MiB  delivered ${received}`);
+      console.log(`  ${String(at).padStart(3)} s  RSS ${rssMib([proc.pid!]).toFixed(1)} MiB  delivered ${sink.received()}`);
     }, 10_000);
-    let serial = 0;
-    const load = await closedLoop(hub.base, CONNECTIONS, SECONDS, () => {
-      const key = `evt_memory_${serial++}`;
-      const body = JSON.stringify({ ...engagement, id: key });
-      return { path: `/hooks/${source.id}`, body, headers: svixHeaders(secret, body), key };
-    });
+    const load = await closedLoop(hub.base, CONNECTIONS, SECONDS, next);
     clearInterval(timer);
-    const deliveredByEnd = received;
+    const deliveredByEnd = sink.received();
     const drainStart = Date.now();
-    while (received < load.acked && Date.now() - drainStart < 120_000) await sleep(50);
+    while (sink.received() < load.acked && Date.now() - drainStart < 120_000) await sleep(50);
     const at = (s: number) => samples.find((sampled) => sampled.at >= s)?.rss;
     const [ten, sixty] = [at(10), at(60)];
     const peak = Math.max(...samples.map((sampled) => sampled.rss));

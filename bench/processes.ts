@@ -2,9 +2,12 @@
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
+import http from 'node:http';
+import net, { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
+import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
+import type { Request } from './load';
 
 export const ROOT = join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -193,4 +196,39 @@ export class HubProcesses {
     await dropDatabase(this.database);
     await deleteQueueKeys(this.env.HUB_QUEUE_PREFIX);
   }
+}
+
+/** A loopback sink in this process that answers 200 at once and counts what it received. */
+export async function countingSink(): Promise<{ url: string; received: () => number; close: () => void }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/d`,
+    received: () => received,
+    close: () => server.close(),
+  };
+}
+
+/**
+ * On a running hub: an AskElephant source and one webhook destination to `sinkUrl`. Returns the load's request
+ * maker: a signed `v1.engagement.updated` (the shipped sample) with a fresh event id each time.
+ */
+export async function askElephantToSink(hub: HubProcesses, sinkUrl: string, idPrefix: string): Promise<() => Request> {
+  const secret = whsec();
+  const source = await hub.api('POST', '/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
+  await hub.api('POST', '/api/destinations', { name: 'sink', type: 'webhook', url: sinkUrl, eventTypes: ['activity.*'] });
+  const engagement = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
+  let serial = 0;
+  return () => {
+    const key = `${idPrefix}${serial++}`;
+    const body = JSON.stringify({ ...engagement, id: key });
+    return { path: `/hooks/${source.id}`, body, headers: svixHeaders(secret, body), key };
+  };
 }

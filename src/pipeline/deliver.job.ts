@@ -22,6 +22,14 @@ export type DeliverOutcome =
 
 type Claimed = Extract<Claim, { kind: 'claimed' }>;
 
+/**
+ * What an attempt tells its destination's adaptive limit (DestinationGate): it went well, it did not, or nothing was
+ * sent (the delivery was already done or taken by another worker).
+ */
+function slotOutcome(outcome: DeliverOutcome): boolean | undefined {
+  return outcome === 'skipped' ? undefined : outcome === 'succeeded';
+}
+
 /** The lease outlives the attempt's hard deadline by this much, so a live attempt never loses its lease. */
 const LEASE_MARGIN_SECONDS = 10;
 
@@ -113,10 +121,16 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
    */
   async reserve(deliveries: { id: string; destinationId: string }[]): Promise<Map<string, (ok?: boolean) => void>> {
     const reserved = new Map<string, (ok?: boolean) => void>();
-    for (const delivery of deliveries) {
-      if (this.closing || this.inline.size + reserved.size >= this.config.deliveryConcurrency) break;
-      const release = this.gate.tryAcquire(delivery.destinationId, await this.limitOf(delivery.destinationId));
-      if (release) reserved.set(delivery.id, release);
+    try {
+      for (const delivery of deliveries) {
+        if (this.closing || this.inline.size + reserved.size >= this.config.deliveryConcurrency) break;
+        const release = this.gate.tryAcquire(delivery.destinationId, await this.limitOf(delivery.destinationId));
+        if (release) reserved.set(delivery.id, release);
+      }
+    } catch (err) {
+      // The destination's settings could not be read (Postgres down): give back what was taken.
+      for (const release of reserved.values()) release();
+      throw err;
     }
     return reserved;
   }
@@ -152,12 +166,15 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
   }
 
   /**
-   * Runs one attempt outside the queue (`claim`: one made already); resolves whether it succeeded (which adapts the
-   * destination's limit).
+   * Runs one attempt outside the queue (`claim`: one made already); resolves what it tells the destination's limit
+   * (slotOutcome).
    */
-  private async attemptNow(delivery: { id: string; destinationId: string }, claim?: Claimed): Promise<boolean> {
+  private async attemptNow(
+    delivery: { id: string; destinationId: string },
+    claim?: Claimed,
+  ): Promise<boolean | undefined> {
     try {
-      return (await (claim ? this.proceed(claim) : this.run(delivery.id))) === 'succeeded';
+      return slotOutcome(await (claim ? this.proceed(claim) : this.run(delivery.id)));
     } catch (err) {
       // A retry is scheduled like a queued job's; anything else (Postgres down) goes to the queue to try again.
       const delayMs = err instanceof RetryDeliveryError ? err.delayMs : 1000;
@@ -200,7 +217,8 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
       outcome = await this.run(deliveryId);
       return outcome;
     } finally {
-      release(outcome === 'succeeded');
+      // A throw is a failed attempt (a retry is due) or a failure before one: either way not a fast success.
+      release(outcome === undefined ? false : slotOutcome(outcome));
     }
   }
 

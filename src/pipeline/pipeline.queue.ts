@@ -71,7 +71,12 @@ export class PipelineQueue {
     });
     this.connection.on('error', (err) => this.logger.warn({ err: err.message }, 'redis producer connection error'));
     for (const name of Object.values(QueueName)) {
-      this.queues.set(name, new Queue(name, { connection: this.connection, prefix: config.queuePrefix }));
+      const queue = new Queue(name, { connection: this.connection, prefix: config.queuePrefix });
+      // BullMQ forwards its connection's errors to the queue, and an EventEmitter with no 'error' listener throws.
+      // One is "Connection is closed" when the shared connection closes before the queue's setup finished (a hub
+      // stopped right after it started): logged, never a crash.
+      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'redis queue error'));
+      this.queues.set(name, queue);
     }
   }
 

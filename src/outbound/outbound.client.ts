@@ -11,8 +11,8 @@ export const DEFAULT_DEADLINE_MS = 15_000;
 /** What is kept of a response body (DESIGN §5: capped response in the attempt log). */
 export const DEFAULT_RESPONSE_CAP_BYTES = 16 * 1024;
 /**
- * How long an idle pooled connection is kept. Node lowers this to the receiver's `Keep-Alive: timeout=` hint
- * (minus a second), so a socket the receiver is about to close is not reused.
+ * How long an idle pooled connection is kept at most. undici lowers it to the receiver's `Keep-Alive: timeout=` hint
+ * (minus two seconds), so a socket the receiver is about to close is not reused.
  */
 const IDLE_SOCKET_MS = 30_000;
 
@@ -67,8 +67,6 @@ export class OutboundClient {
 
   constructor(private readonly allow: HubConfig['outboundAllow']) {
     this.agent = new Agent({
-      // An idle pooled connection is kept this long at most; undici lowers it to the receiver's
-      // `Keep-Alive: timeout=` hint (minus a second), so a socket the receiver is about to close is not reused.
       keepAliveTimeout: IDLE_SOCKET_MS,
       keepAliveMaxTimeout: IDLE_SOCKET_MS,
       // net.connect's lookup: every new connection to a hostname goes through the guard.
@@ -137,8 +135,8 @@ export class OutboundClient {
 
   /**
    * Closes pooled connections, in-flight ones included: for tests and scripts. The hub never calls it at
-   * shutdown, where it could cut a delivery the workers are still draining; idle pooled sockets are unref'd by
-   * Node, so they never hold the process open.
+   * shutdown, where it could cut a delivery the workers are still draining; undici unrefs a pool's sockets while
+   * it has nothing in flight, so they never hold the process open.
    */
   close(): void {
     void this.agent.destroy().catch(() => undefined);

@@ -12,6 +12,7 @@ import { DestinationAdapters } from '../destinations/adapters/destination-adapte
 import { DestinationService } from '../destinations/destination.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { DestinationGate, SlotLimit } from './destination-gate';
+import { InFlight } from './in-flight';
 import { DESTINATION_WAIT_MS, DISPATCH_MAX_WAITERS, DISPATCH_WAIT_MS, QueueName } from './pipeline.constants';
 import { DeliverJobData, PipelineQueue } from './pipeline.queue';
 import { ownDelayBackoff, PipelineWorkerHost } from './pipeline-worker-host';
@@ -51,8 +52,7 @@ const LEASE_MARGIN_SECONDS = 10;
 export class DeliverJob extends PipelineWorkerHost implements OnApplicationBootstrap {
   private readonly gate = new DestinationGate();
   /** First attempts started straight from normalisation, not yet finished. */
-  private readonly inline = new Set<Promise<void>>();
-  private closing = false;
+  private readonly inline = new InFlight();
 
   constructor(
     private readonly deliveries: DeliveryService,
@@ -89,28 +89,27 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
   ): Promise<{ id: string; destinationId: string }[]> {
     const rest: { id: string; destinationId: string }[] = [];
     for (const delivery of deliveries) {
-      if (this.closing || this.inline.size >= this.config.deliveryConcurrency) {
+      if (this.inline.closing || this.inline.size >= this.config.deliveryConcurrency) {
         rest.push(delivery);
         continue;
       }
       const limit = await this.limitOf(delivery.destinationId);
-      const attempt: Promise<void> = this.gate
-        .acquire(delivery.destinationId, limit, DISPATCH_WAIT_MS, DISPATCH_MAX_WAITERS)
-        .then((release) =>
-          release
-            ? this.attemptNow(delivery).then(release, () => release(false))
-            : this.enqueue(delivery, this.gate.nextTurn(delivery.destinationId, limit)),
-        )
-        .finally(() => this.inline.delete(attempt));
-      this.inline.add(attempt);
+      this.inline.add(
+        this.gate
+          .acquire(delivery.destinationId, limit, DISPATCH_WAIT_MS, DISPATCH_MAX_WAITERS)
+          .then((release) =>
+            release
+              ? this.attemptNow(delivery, release)
+              : this.enqueue(delivery, this.gate.nextTurn(delivery.destinationId, limit)),
+          ),
+      );
     }
     return rest;
   }
 
   /** Shutdown: no new inline attempts; waits for the waiting and running ones (their leases cover a worse end). */
-  async drainInline(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.inline]);
+  drainInline(): Promise<void> {
+    return this.inline.drain();
   }
 
   /**
@@ -123,7 +122,7 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
     const reserved = new Map<string, (ok?: boolean) => void>();
     try {
       for (const delivery of deliveries) {
-        if (this.closing || this.inline.size + reserved.size >= this.config.deliveryConcurrency) break;
+        if (this.inline.closing || this.inline.size + reserved.size >= this.config.deliveryConcurrency) break;
         const release = this.gate.tryAcquire(delivery.destinationId, await this.limitOf(delivery.destinationId));
         if (release) reserved.set(delivery.id, release);
       }
@@ -157,24 +156,23 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
         // Routing just chose it from the active destinations (a copy at most 1 s old).
         destinationActive: true,
       };
-      const attempt: Promise<void> = this.attemptNow(delivery, claim)
-        .then(release, () => release(false))
-        .finally(() => this.inline.delete(attempt));
-      this.inline.add(attempt);
+      this.inline.add(this.attemptNow(delivery, release, claim));
     }
     for (const release of reserved.values()) release();
   }
 
   /**
-   * Runs one attempt outside the queue (`claim`: one made already); resolves what it tells the destination's limit
-   * (slotOutcome).
+   * Runs one attempt outside the queue in the slot `release` gives back (`claim`: one made already), and tells the
+   * destination's limit how it went (slotOutcome).
    */
   private async attemptNow(
     delivery: { id: string; destinationId: string },
+    release: (ok?: boolean) => void,
     claim?: Claimed,
-  ): Promise<boolean | undefined> {
+  ): Promise<void> {
+    let ok: boolean | undefined = false;
     try {
-      return slotOutcome(await (claim ? this.proceed(claim) : this.run(delivery.id)));
+      ok = slotOutcome(await (claim ? this.proceed(claim) : this.run(delivery.id)));
     } catch (err) {
       // A retry is scheduled like a queued job's; anything else (Postgres down) goes to the queue to try again.
       const delayMs = err instanceof RetryDeliveryError ? err.delayMs : 1000;
@@ -182,7 +180,8 @@ export class DeliverJob extends PipelineWorkerHost implements OnApplicationBoots
         this.logger.warn({ err: (err as Error).message, deliveryId: delivery.id }, 'delivery attempt failed');
       }
       await this.enqueue(delivery, delayMs);
-      return false;
+    } finally {
+      release(ok);
     }
   }
 

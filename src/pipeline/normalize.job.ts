@@ -18,6 +18,7 @@ import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
 import { DeliverJob } from './deliver.job';
+import { InFlight } from './in-flight';
 import { MAX_NORMALIZE_ATTEMPTS, QueueName } from './pipeline.constants';
 import { NormalizeJobData, PipelineQueue } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
@@ -58,8 +59,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
   }
 
   /** Normalisations started straight from ingest in this process (tryInline), running now. */
-  private readonly inline = new Set<Promise<void>>();
-  private closing = false;
+  private readonly inline = new InFlight();
 
   onApplicationBootstrap(): void {
     this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
@@ -73,16 +73,14 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
    * Postgres, where the reconciler finds it. False: no slot, the caller enqueues.
    */
   tryInline(inboundEventId: string): boolean {
-    if (this.closing || this.inline.size >= this.config.normalizeConcurrency) return false;
-    const running: Promise<void> = this.runOrQueue(inboundEventId).finally(() => this.inline.delete(running));
-    this.inline.add(running);
+    if (this.inline.closing || this.inline.size >= this.config.normalizeConcurrency) return false;
+    this.inline.add(this.runOrQueue(inboundEventId));
     return true;
   }
 
   /** Shutdown: no new inline runs; waits for the running ones. */
-  async drainInline(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.inline]);
+  drainInline(): Promise<void> {
+    return this.inline.drain();
   }
 
   /**

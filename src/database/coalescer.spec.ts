@@ -1,4 +1,4 @@
-import { Coalescer } from './coalescer';
+import { Coalescer, firstCallGets } from './coalescer';
 
 describe(Coalescer.name, () => {
   /** A batch runner that holds each batch until released, recording what it was given. */
@@ -75,5 +75,12 @@ describe(Coalescer.name, () => {
       expect.objectContaining({ status: 'rejected' }),
     ]);
     expect(runBatch).toHaveBeenCalledTimes(2);
+  });
+
+  describe(firstCallGets.name, () => {
+    it('gives each row to the first call for its id, and undefined to a repeat or a call with no row', () => {
+      const rows = [{ id: 'b', n: 2 }, { id: 'a', n: 1 }];
+      expect(firstCallGets(rows, ['a', 'c', 'a', 'b'])).toEqual([{ id: 'a', n: 1 }, undefined, undefined, { id: 'b', n: 2 }]);
+    });
   });
 });

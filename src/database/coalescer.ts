@@ -1,5 +1,18 @@
 import { isTransientError } from '../common/transient-error';
 
+/**
+ * A batch's rows back to its calls, by id: a row goes to the first call for its id; a later call for the same id
+ * (two jobs for one row in one batch) and a call whose row did not come back get undefined.
+ */
+export function firstCallGets<T extends { id: string }>(rows: T[], ids: string[]): (T | undefined)[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => {
+    const row = byId.get(id);
+    byId.delete(id);
+    return row;
+  });
+}
+
 interface Call<I, O> {
   input: I;
   resolve: (output: O) => void;

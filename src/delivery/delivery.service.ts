@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
-import { Coalescer } from '../database/coalescer';
+import { Coalescer, firstCallGets } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
@@ -77,10 +77,10 @@ export class DeliveryService {
                  (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
       [unique.map((input) => input.id), unique.map((input) => input.leaseSeconds)],
     );
-    const claimed = new Map(rows.map((row) => [row.id, row]));
-    return inputs.map(({ id }) => {
-      const row = claimed.get(id);
-      claimed.delete(id);
+    return firstCallGets(
+      rows,
+      inputs.map(({ id }) => id),
+    ).map((row) => {
       if (!row) return { kind: 'gone' };
       const { event, destinationActive, ...delivery } = row;
       return { kind: 'claimed', delivery, event: event ?? undefined, destinationActive: destinationActive === true };

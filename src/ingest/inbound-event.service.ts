@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
-import { Coalescer } from '../database/coalescer';
+import { Coalescer, firstCallGets } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import type { MappingEnrichment } from '../mappings/mapping.worker';
 import type { EnrichmentStatus } from './inbound-event.entity';
@@ -224,13 +224,8 @@ export class InboundEventService {
                    GROUP BY c.revision) AS latest`,
       [ids],
     );
-    const started = new Map(rows.map((row) => [row.id, row]));
     // The same event twice in one batch (two jobs for one row): only the first counts as started.
-    return ids.map((id) => {
-      const row = started.get(id) ?? null;
-      started.delete(id);
-      return row;
-    });
+    return firstCallGets(rows, ids).map((row) => row ?? null);
   }
 
   async markFailed(id: string, reason: string): Promise<void> {

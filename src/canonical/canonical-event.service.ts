@@ -60,7 +60,7 @@ export class CanonicalEventService {
     events: CloudEvent[],
     mappingVersion: string,
     deliveries: PlannedDelivery[],
-    claim: { ids: string[]; leaseSeconds: number } = { ids: [], leaseSeconds: 0 },
+    claim: { ids: string[]; leaseSeconds: number },
   ): Promise<CreatedDelivery[]> {
     return preparedQuery<CreatedDelivery>(
       this.dataSource,

@@ -73,6 +73,7 @@ describe(NormalizeJob.name, () => {
     destinations.activeCached.mockResolvedValue([]);
     deliverJob.dispatch.mockImplementation(async (pending) => pending);
     deliverJob.reserve.mockResolvedValue(new Map());
+    Object.defineProperty(deliverJob, 'leaseSeconds', { value: 25, configurable: true });
     routing.plan.mockResolvedValue(planned);
     canonical.insertFirstOutput.mockResolvedValue([
       { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'pending' },
@@ -109,7 +110,10 @@ describe(NormalizeJob.name, () => {
       expect.objectContaining({ connector: 'salesask', sourceId: 'src_1', revision: 0 }),
     );
     expect(routing.plan).toHaveBeenCalledWith(event, []);
-    expect(canonical.insertFirstOutput).toHaveBeenCalledWith('in_1', [event], 'file:abc', planned);
+    expect(canonical.insertFirstOutput).toHaveBeenCalledWith('in_1', [event], 'file:abc', planned, {
+      ids: [],
+      leaseSeconds: 25,
+    });
     expect(dataSource.transaction).not.toHaveBeenCalled();
     expect(deliveries.supersedeWaiting).not.toHaveBeenCalled();
     expect(queue.deliver).toHaveBeenCalledWith([
@@ -130,7 +134,6 @@ describe(NormalizeJob.name, () => {
     const release = jest.fn();
     const reserved = new Map([['msg_1', release]]);
     deliverJob.reserve.mockResolvedValue(reserved);
-    Object.defineProperty(deliverJob, 'leaseSeconds', { value: 25, configurable: true });
     const created = [{ id: 'msg_1', destinationId: 'dst_1', canonicalEventId: event.id, status: 'sending' as const }];
     canonical.insertFirstOutput.mockResolvedValue(created);
     await expect(sut.run('in_1')).resolves.toBe('normalized');

@@ -160,12 +160,10 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
     let created: CreatedDelivery[];
     try {
-      created = reserved.size
-        ? await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned, {
-            ids: [...reserved.keys()],
-            leaseSeconds: this.deliverJob.leaseSeconds,
-          })
-        : await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned);
+      created = await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned, {
+        ids: [...reserved.keys()],
+        leaseSeconds: this.deliverJob.leaseSeconds,
+      });
     } catch (err) {
       for (const release of reserved.values()) release();
       throw err;

@@ -7,11 +7,13 @@ import { MappingService } from './mappings/mapping.service';
 import { DeliverJob } from './pipeline/deliver.job';
 import { EnrichJob } from './pipeline/enrich.job';
 import { NormalizeJob } from './pipeline/normalize.job';
-import { PipelineQueue } from './pipeline/pipeline.queue';
+import { PipelineQueue, waitForSetup } from './pipeline/pipeline.queue';
 import { ReconcilerService } from './pipeline/reconciler.service';
 
 /** In-flight jobs get this long to finish on shutdown; past it the worker lets go (the reconciler recovers them). */
 const DRAIN_TIMEOUT_MS = 30_000;
+/** How long shutdown waits for a worker's Redis connections to finish their setup before closing them. */
+const SETUP_TIMEOUT_MS = 5_000;
 
 /**
  * Graceful shutdown in one place, in order: the reconciler stops, workers finish their in-flight jobs, the
@@ -47,6 +49,10 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
       () => false,
     );
     if (!redisUp) this.logger.warn('redis is not answering: workers close without draining through it');
+    // BullMQ closes a connection whose setup (its INFO version check) is still waiting with that setup's rejection
+    // unhandled, which fails the process (taskforcesh/bullmq#3546). A hub stopped right after it started, or on a
+    // slow Redis, hits it; so when Redis answers, the setup gets to finish first.
+    if (redisUp) await waitForSetup(workers, SETUP_TIMEOUT_MS);
     await Promise.all(
       workers.map((worker) =>
         withTimeout(worker.close(!redisUp), DRAIN_TIMEOUT_MS, 'worker close').catch((err: Error) => {
@@ -76,3 +82,4 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
     this.logger.info('shutdown complete');
   }
 }
+

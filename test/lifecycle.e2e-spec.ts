@@ -1,6 +1,16 @@
+import { Worker } from 'bullmq';
+import net from 'node:net';
 import pino from 'pino';
+import { DataSource } from 'typeorm';
 import { createWorkerContext } from '../src/bootstrap';
-import { dropDatabase, deleteQueueKeys, startHub, waitFor } from './helpers/hub';
+import { HubConfig } from '../src/config/hub-config';
+import { LifecycleService } from '../src/lifecycle.service';
+import { MappingService } from '../src/mappings/mapping.service';
+import { NormalizeJob } from '../src/pipeline/normalize.job';
+import { QueueName } from '../src/pipeline/pipeline.constants';
+import { PipelineQueue } from '../src/pipeline/pipeline.queue';
+import { ReconcilerService } from '../src/pipeline/reconciler.service';
+import { dropDatabase, deleteQueueKeys, REDIS_URL, startHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { salesAskRecording } from './helpers/vendors';
 
@@ -74,5 +84,116 @@ describe('lifecycle e2e', () => {
       await api.close();
       await sink.stop();
     }
+  });
+});
+
+/**
+ * A loopback proxy to the real Redis that holds back each connection's replies for `holdMs` from the moment the
+ * connection sends its second INFO: ioredis' ready check is the first, BullMQ's version check (the last step of its
+ * connection setup) the second. So BullMQ's setup is still waiting when the test closes.
+ */
+async function slowSetupRedis(holdMs: number) {
+  const upstreamUrl = new URL(REDIS_URL);
+  const sockets = new Set<net.Socket>();
+  let versionChecks = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(upstreamUrl.port || 6379), upstreamUrl.hostname);
+    let infos = 0;
+    let holding = false;
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => {
+      infos += chunk.toString('latin1').toLowerCase().split('$4\r\ninfo\r\n').length - 1;
+      if (infos >= 2 && !holding) {
+        holding = true;
+        versionChecks++;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!holding) client.write(chunk);
+      else setTimeout(() => client.writable && client.write(chunk), holdMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    versionChecks: () => versionChecks,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * BullMQ rejects a connection's setup unhandled when the connection closes while its version check is still waiting
+ * (taskforcesh/bullmq#3546), which fails a test suite or a stopping process. A hub stopped right after it started
+ * hits it; CI did, on a suite that runs one request.
+ */
+describe('closing while BullMQ is still connecting', () => {
+  const silent = pino({ level: 'silent' });
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => unhandled.push(reason);
+  let proxy: Awaited<ReturnType<typeof slowSetupRedis>>;
+
+  beforeEach(async () => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', record);
+    proxy = await slowSetupRedis(500);
+  });
+
+  afterEach(async () => {
+    process.off('unhandledRejection', record);
+    await proxy.close();
+  });
+
+  it('shutdown lets a worker finish connecting before it closes the worker', async () => {
+    const prefix = `sbtest_setup_${process.pid}`;
+    const { port } = new URL(proxy.url);
+    const worker = new Worker(QueueName.Normalize, async () => undefined, {
+      autorun: false,
+      prefix,
+      connection: { host: '127.0.0.1', port: Number(port) },
+    });
+    worker.on('error', () => undefined);
+    // Redis answers the shutdown's ping at once: the queue is on the real Redis, only the worker is held back.
+    const queue = new PipelineQueue({ redisUrl: REDIS_URL, queuePrefix: prefix } as HubConfig, silent);
+    const lifecycle = new LifecycleService(
+      { stop: async () => undefined } as unknown as ReconcilerService,
+      queue,
+      { close: async () => undefined } as unknown as MappingService,
+      { isInitialized: false } as DataSource,
+      silent,
+      { worker, drainInline: async () => undefined } as unknown as NormalizeJob,
+    );
+    try {
+      // The worker's two connections (jobs and blocking) are both at their version check.
+      await waitFor(() => proxy.versionChecks() === 2, { what: "the worker's version checks" });
+      await lifecycle.beforeApplicationShutdown('SIGTERM');
+      expect(worker.closing).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 800)); // past the held replies
+      expect(unhandled).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('the producer queues finish connecting before their shared connection closes', async () => {
+    const queue = new PipelineQueue(
+      { redisUrl: proxy.url, queuePrefix: `sbtest_setup_${process.pid}` } as HubConfig,
+      silent,
+    );
+    await waitFor(() => proxy.versionChecks() === 1, { what: "the queues' version checks" });
+    await queue.close();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(unhandled).toEqual([]);
   });
 });

@@ -162,6 +162,8 @@ export class PipelineQueue {
   }
 
   async close(): Promise<void> {
+    // A queue whose setup is still waiting would reject it unhandled when the connection goes (see LifecycleService).
+    if (this.connection.status === 'ready') await waitForSetup([...this.queues.values()], 2000);
     // Queues on a connection we own do not quit it; disconnect never waits for a Redis that is down.
     await Promise.allSettled([...this.queues.values()].map((queue) => withTimeout(queue.close(), 2000, 'Redis')));
     this.connection.disconnect();
@@ -198,6 +200,13 @@ export class PipelineQueue {
       return false;
     }
   }
+}
+
+/** Waits, at most `ms`, for BullMQ objects (workers, queues) to finish connecting; never throws. */
+export async function waitForSetup(objects: { waitUntilReady(): Promise<unknown> }[], ms: number): Promise<void> {
+  await withTimeout(Promise.allSettled(objects.map((o) => o.waitUntilReady())), ms, 'redis setup').catch(
+    () => undefined,
+  );
 }
 
 /** ioredis options from a redis:// or rediss:// URL. */

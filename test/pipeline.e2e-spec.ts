@@ -98,11 +98,12 @@ describe('pipeline e2e', () => {
       { what: 'the delivery to settle' },
     );
     expect(row).toEqual({ status: 'succeeded', attempts: 1 });
-    const [inbound] = await hub.sql<{ status: string; vendor_event_id: string }>(
-      'SELECT status, vendor_event_id FROM inbound_event WHERE id = $1',
+    const [inbound] = await hub.sql<{ status: string; vendor_event_id: string; normalize_attempts: number }>(
+      'SELECT status, vendor_event_id, normalize_attempts FROM inbound_event WHERE id = $1',
       [response.body.id],
     );
-    expect(inbound).toEqual({ status: 'normalized', vendor_event_id: vendor.id });
+    // Issue 11: the one try was counted as the event was stored (no normalise-start statement), and only once.
+    expect(inbound).toEqual({ status: 'normalized', vendor_event_id: vendor.id, normalize_attempts: 1 });
     // Issue 11: a process that runs workers normalised what it had just committed itself, with no normalize job.
     const normalizeQueue = hub.app.get(PipelineQueue).queue(QueueName.Normalize);
     expect(await normalizeQueue.getJob(response.body.id)).toBeUndefined();
@@ -124,6 +125,20 @@ describe('pipeline e2e', () => {
       JSON.parse(body.toString()).id,
     ]);
     expect(rows).toHaveLength(1);
+    // The duplicates gave back the normalisation they had been promised: the one event is normalised once.
+    const [settled] = await waitFor(
+      async () => {
+        const found = await hub.sql<{ status: string; normalize_attempts: number }>(
+          'SELECT status, normalize_attempts FROM inbound_event WHERE id = $1',
+          [created[0].body.id],
+        );
+        return found[0].status !== 'received' && found;
+      },
+      { what: 'the event to be normalised' },
+    );
+    expect(settled).toEqual({ status: 'normalized', normalize_attempts: 1 });
+    const outputs = await hub.sql('SELECT id FROM canonical_event WHERE inbound_event_id = $1', [created[0].body.id]);
+    expect(outputs).toHaveLength(1);
   });
 
   it('dedups on the AskElephant envelope id even when Svix re-signs a retry', async () => {
@@ -228,10 +243,12 @@ describe('pipeline e2e, api role', () => {
         .expect(202);
       const job = await hub.app.get(PipelineQueue).queue(QueueName.Normalize).getJob(response.body.id);
       expect(job?.data).toEqual({ inboundEventId: response.body.id });
-      const [row] = await hub.sql<{ status: string }>('SELECT status FROM inbound_event WHERE id = $1', [
-        response.body.id,
-      ]);
-      expect(row.status).toBe('received');
+      const [row] = await hub.sql<{ status: string; normalize_attempts: number; last_attempt_at: Date | null }>(
+        'SELECT status, normalize_attempts, last_attempt_at FROM inbound_event WHERE id = $1',
+        [response.body.id],
+      );
+      // No try is counted at ingest here: the worker that takes the job counts it.
+      expect(row).toEqual({ status: 'received', normalize_attempts: 0, last_attempt_at: null });
     } finally {
       await hub.close();
     }

@@ -110,7 +110,7 @@ export class IngestService {
     const enrich =
       source.entity.enrichmentKeySealed !== null &&
       this.connectors.enrichmentFor(connector, envelope.eventType) !== undefined;
-    const result = await this.accept(source.entity.id, envelope, headers, rawBody, enrich);
+    const result = await this.accept(source.entity.id, connector.id, envelope, headers, rawBody, enrich);
     this.metrics.ingested.inc({
       connector: connector.id,
       outcome: result.duplicate ? 'duplicate' : 'accepted',
@@ -129,6 +129,7 @@ export class IngestService {
     const envelope = this.connectors.envelope(connector, JSON.parse(rawBody.toString('utf8')), rawBody);
     return this.accept(
       sourceId,
+      connector.id,
       { ...envelope, test: true, dedupKey: `test:${randomId('t')}` },
       { 'x-switchboard-test': sampleFile },
       rawBody,
@@ -136,43 +137,74 @@ export class IngestService {
   }
 
   /**
-   * Store (committed before any 2xx), then start normalize (in this process when it runs workers and has a free
-   * slot, else through the queue), or enqueue enrich first when the event is to be enriched (the fetch runs after
-   * the ack, never before it); a duplicate starts nothing.
+   * Store (committed before any 2xx), then normalise, or enqueue enrich first when the event is to be enriched (the
+   * fetch runs after the ack, never before it); a duplicate starts nothing. Issue 11: when this process runs workers
+   * and has room (NormalizeJob.claimInline), the event is stored with its first normalisation try already counted
+   * and is normalised here, with no trip through Redis and no normalise-start statement; otherwise it goes through
+   * the normalize queue.
    */
   private async accept(
     sourceId: string,
+    connector: string,
     envelope: Envelope,
     headers: Record<string, string>,
     rawBody: Buffer,
     enrich = false,
   ): Promise<IngestResult> {
-    const result = await this.store(sourceId, envelope, headers, rawBody, enrich);
-    if (!result.duplicate) {
-      if (enrich) await this.queue.enrich([{ id: result.id, sourceId }]);
-      else await this.queue.startNormalize([result.id]);
+    const local = enrich ? undefined : this.queue.claimNormalize(rawBody.length);
+    let stored: Stored;
+    try {
+      stored = await this.store(sourceId, envelope, headers, rawBody, enrich, local !== undefined);
+    } catch (err) {
+      local?.cancel();
+      throw err;
     }
+    const result = { id: stored.id, duplicate: stored.duplicate };
+    if (stored.duplicate) local?.cancel();
+    else if (enrich) await this.queue.enrich([{ id: stored.id, sourceId }]);
+    else if (local) {
+      local.start({
+        id: stored.id,
+        sourceId,
+        vendorEventType: envelope.eventType,
+        vendorEventId: envelope.eventId ?? null,
+        receivedAt: stored.receivedAt!,
+        occurredAt: stored.occurredAt ?? null,
+        test: envelope.test,
+        body: rawBody,
+        normalizeAttempts: 1,
+        enrichmentStatus: null,
+        enrichment: null,
+        enrichmentError: null,
+        connector,
+        latest: null,
+      });
+    } else await this.queue.normalize([stored.id]);
     return result;
   }
 
-  /** INSERT … ON CONFLICT on (source_id, dedup_key): concurrent duplicates collapse onto one row. */
-  async store(
+  /**
+   * INSERT … ON CONFLICT on (source_id, dedup_key): concurrent duplicates collapse onto one row. `normalizing`: the
+   * caller normalises the event itself at once, so its first try is counted here.
+   */
+  private async store(
     sourceId: string,
     envelope: Envelope,
     headers: Record<string, string>,
     rawBody: Buffer,
-    enrich = false,
-  ): Promise<IngestResult> {
+    enrich: boolean,
+    normalizing: boolean,
+  ): Promise<Stored> {
     const id = randomId('in');
     try {
-      const inserted = await preparedQuery<{ id: string }>(
+      const inserted = await preparedQuery<{ receivedAt: Date; occurredAt: Date | null }>(
         this.dataSource,
         'inbound_insert',
         `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-                                    enrichment_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                    enrichment_status, normalize_attempts, last_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11 > 0 THEN now() END)
          ON CONFLICT (source_id, dedup_key) DO NOTHING
-         RETURNING id`,
+         RETURNING received_at AS "receivedAt", occurred_at AS "occurredAt"`,
         [
           id,
           sourceId,
@@ -184,9 +216,10 @@ export class IngestService {
           headers,
           rawBody,
           enrich ? 'pending' : null,
+          normalizing ? 1 : 0,
         ],
       );
-      if (inserted.length) return { id, duplicate: false };
+      if (inserted.length) return { id, duplicate: false, ...inserted[0] };
       const existing: { id: string }[] = await this.dataSource.query(
         'SELECT id FROM inbound_event WHERE source_id = $1 AND dedup_key = $2',
         [sourceId, envelope.dedupKey],
@@ -200,6 +233,12 @@ export class IngestService {
       throw new IngestException(IngestErrorCode.StoreUnavailable, 'Storage is unavailable; retry later');
     }
   }
+}
+
+/** A stored event, and when a new one was received (the row's own clock) and occurred. */
+interface Stored extends IngestResult {
+  receivedAt?: Date;
+  occurredAt?: Date | null;
 }
 
 export function isJsonContentType(value: string | undefined): boolean {

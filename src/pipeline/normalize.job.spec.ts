@@ -15,7 +15,12 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
 import { DeliverJob } from './deliver.job';
 import { NormalizeJob } from './normalize.job';
-import { MAX_NORMALIZE_ATTEMPTS } from './pipeline.constants';
+import {
+  MAX_NORMALIZE_ATTEMPTS,
+  NORMALIZE_MAX_WAITERS,
+  NORMALIZE_WAIT_MS,
+  NORMALIZE_WAITER_MAX_BYTES,
+} from './pipeline.constants';
 import { PipelineQueue } from './pipeline.queue';
 
 const inboundRow = (attempts = 1, latest: NormalizeStart['latest'] = null): NormalizeStart => ({
@@ -150,33 +155,86 @@ describe(NormalizeJob.name, () => {
   it('frees the slots it reserved when the output cannot be written', async () => {
     const release = jest.fn();
     deliverJob.reserve.mockResolvedValue(new Map([['msg_1', release]]));
-    canonical.insertFirstOutput.mockRejectedValueOnce(Object.assign(new Error('connection terminated'), { code: '57P01' }));
+    canonical.insertFirstOutput.mockRejectedValueOnce(
+      Object.assign(new Error('connection terminated'), { code: '57P01' }),
+    );
     await expect(sut.run('in_1')).rejects.toThrow();
     expect(release).toHaveBeenCalledTimes(1);
     expect(deliverJob.startClaimed).not.toHaveBeenCalled();
   });
 
-  describe('straight from ingest (tryInline)', () => {
+  describe('straight from ingest (claimInline)', () => {
     const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-    it('runs the event in this process, up to HUB_NORMALIZE_CONCURRENCY at once, then declines', async () => {
+    const cap = testConfig().normalizeConcurrency;
+    const stored = (i: number) => ({ ...inboundRow(), id: `in_${i}` });
+    /** Holds every mapping until released, in call order. */
+    const holdMappings = () => {
       const finishers: (() => void)[] = [];
-      inbound.beginNormalize.mockImplementation(
-        () => new Promise((resolve) => finishers.push(() => resolve(inboundRow()))),
+      mappings.mapRawVersioned.mockImplementation(
+        () => new Promise((resolve) => finishers.push(() => resolve({ events: [event], version: 'file:abc' }))),
       );
-      const cap = testConfig().normalizeConcurrency;
-      const taken = Array.from({ length: cap + 1 }, (_, i) => sut.tryInline(`in_${i}`));
-      expect(taken).toEqual([...Array(cap).fill(true), false]);
-      finishers.forEach((finish) => finish());
+      return finishers;
+    };
+
+    it('normalises the stored event here without counting its try again', async () => {
+      sut.claimInline(100)!.start(stored(1));
       await sut.drainInline();
-      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(cap);
+      expect(inbound.beginNormalize).not.toHaveBeenCalled();
+      expect(mappings.mapRawVersioned).toHaveBeenCalledWith(
+        inboundRow().body,
+        expect.objectContaining({ inboundEventId: 'in_1', revision: 0 }),
+      );
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(1);
       expect(queue.normalize).not.toHaveBeenCalled();
     });
 
-    it('hands a run that cannot finish to the queue', async () => {
-      inbound.beginNormalize.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-      expect(sut.tryInline('in_1')).toBe(true);
+    it('runs HUB_NORMALIZE_CONCURRENCY at once; the next waits for a slot, then runs in arrival order', async () => {
+      const finishers = holdMappings();
+      for (let i = 0; i <= cap; i++) sut.claimInline(100)!.start(stored(i));
       await settle();
+      expect(mappings.mapRawVersioned).toHaveBeenCalledTimes(cap);
+      finishers[0]();
+      await settle();
+      expect(mappings.mapRawVersioned).toHaveBeenCalledTimes(cap + 1);
+      expect(mappings.mapRawVersioned.mock.calls[cap][1]).toMatchObject({ inboundEventId: `in_${cap}` });
+      finishers.forEach((finish) => finish());
+      await sut.drainInline();
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(cap + 1);
+      expect(queue.normalize).not.toHaveBeenCalled();
+    });
+
+    it('declines once every slot and every waiting place is claimed, and a large body once every slot is', () => {
+      const claims = Array.from({ length: cap }, () => sut.claimInline(NORMALIZE_WAITER_MAX_BYTES + 1));
+      expect(claims.every(Boolean)).toBe(true);
+      expect(sut.claimInline(NORMALIZE_WAITER_MAX_BYTES + 1)).toBeUndefined();
+      const waiters = Array.from({ length: NORMALIZE_MAX_WAITERS }, () => sut.claimInline(100));
+      expect(waiters.every(Boolean)).toBe(true);
+      expect(sut.claimInline(100)).toBeUndefined();
+      // A claim given back (a duplicate, or a store that failed) makes room again.
+      waiters[0]!.cancel();
+      return settle().then(() => expect(sut.claimInline(100)).toBeDefined());
+    });
+
+    it('sends an event that found no slot within NORMALIZE_WAIT_MS to the normalize queue', async () => {
+      jest.useFakeTimers();
+      try {
+        holdMappings();
+        for (let i = 0; i <= cap; i++) sut.claimInline(100)!.start(stored(i));
+        await jest.advanceTimersByTimeAsync(NORMALIZE_WAIT_MS - 1);
+        expect(queue.normalize).not.toHaveBeenCalled();
+        await jest.advanceTimersByTimeAsync(1);
+        expect(queue.normalize).toHaveBeenCalledWith([`in_${cap}`]);
+        expect(mappings.mapRawVersioned).toHaveBeenCalledTimes(cap);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('hands a run that cannot finish to the queue', async () => {
+      canonical.insertFirstOutput.mockRejectedValue(
+        Object.assign(new Error('connection terminated'), { code: '57P01' }),
+      );
+      sut.claimInline(100)!.start(stored(1));
       await sut.drainInline();
       expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
     });
@@ -187,10 +245,18 @@ describe(NormalizeJob.name, () => {
       expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
     });
 
-    it('takes nothing once shutdown has begun', async () => {
-      await sut.drainInline();
-      expect(sut.tryInline('in_1')).toBe(false);
-      expect(inbound.beginNormalize).not.toHaveBeenCalled();
+    it('shutdown waits for the events claimed before it, and takes nothing after', async () => {
+      const finishers = holdMappings();
+      const claim = sut.claimInline(100)!;
+      let drained = false;
+      const drain = sut.drainInline().then(() => (drained = true));
+      expect(sut.claimInline(100)).toBeUndefined();
+      claim.start(stored(1));
+      await settle();
+      expect(drained).toBe(false);
+      finishers[0]();
+      await drain;
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(1);
     });
   });
 

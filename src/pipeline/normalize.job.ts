@@ -11,16 +11,28 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { DeliveryService } from '../delivery/delivery.service';
 import { DestinationEntity } from '../destinations/destination.entity';
 import { DestinationService } from '../destinations/destination.service';
-import { enrichmentOf, InboundEventService, InboundForNormalize } from '../ingest/inbound-event.service';
+import {
+  enrichmentOf,
+  InboundEventService,
+  InboundForNormalize,
+  NormalizeStart,
+} from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
 import { MappingUnavailableError } from '../mappings/mapping.pool';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RoutingService } from '../routing/routing.service';
 import { DeliverJob } from './deliver.job';
+import { DestinationGate } from './destination-gate';
 import { InFlight } from './in-flight';
-import { MAX_NORMALIZE_ATTEMPTS, QueueName } from './pipeline.constants';
-import { NormalizeJobData, PipelineQueue } from './pipeline.queue';
+import {
+  MAX_NORMALIZE_ATTEMPTS,
+  NORMALIZE_MAX_WAITERS,
+  NORMALIZE_WAIT_MS,
+  NORMALIZE_WAITER_MAX_BYTES,
+  QueueName,
+} from './pipeline.constants';
+import { LocalNormalize, NormalizeJobData, PipelineQueue } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
 
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
@@ -58,24 +70,48 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     super();
   }
 
-  /** Normalisations started straight from ingest in this process (tryInline), running now. */
+  /** Events ingest handed to this process (claimInline): being stored, waiting for a slot, or running. */
   private readonly inline = new InFlight();
+  /** Their slots: HUB_NORMALIZE_CONCURRENCY runs at once, in arrival order (one key, a fixed limit). */
+  private readonly slots = new DestinationGate();
 
   onApplicationBootstrap(): void {
     this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
-    this.queue.normalizeLocally((id) => this.tryInline(id));
+    this.queue.normalizeLocally((bodyBytes) => this.claimInline(bodyBytes));
   }
 
   /**
-   * Issue 11: an event this process has just committed is normalised here at once, without a trip through Redis,
-   * when fewer than HUB_NORMALIZE_CONCURRENCY such runs are in flight. Anything a run cannot finish (Postgres down,
-   * the mapping pool closing) goes to the normalize queue and its retries; a crash leaves the event `received` in
-   * Postgres, where the reconciler finds it. False: no slot, the caller enqueues.
+   * Issue 11: ingest asks, before it stores an event, whether this process will normalise it. Yes while fewer than
+   * HUB_NORMALIZE_CONCURRENCY runs are in flight, or, for a body of at most NORMALIZE_WAITER_MAX_BYTES, while fewer
+   * than NORMALIZE_MAX_WAITERS wait for a slot. The event is then stored with its first try counted, and runs here
+   * without a trip through Redis or a normalise-start statement. One that finds no slot within NORMALIZE_WAIT_MS
+   * goes to the normalize queue; one a run cannot finish (Postgres down, the mapping pool closing) too; a crash
+   * leaves it `received` in Postgres, where the reconciler finds it. Undefined: no room (or shutting down), the
+   * caller enqueues.
    */
-  tryInline(inboundEventId: string): boolean {
-    if (this.inline.closing || this.inline.size >= this.config.normalizeConcurrency) return false;
-    this.inline.add(this.runOrQueue(inboundEventId));
-    return true;
+  claimInline(bodyBytes: number): LocalNormalize | undefined {
+    const cap = this.config.normalizeConcurrency;
+    const claimed = this.inline.size;
+    if (this.inline.closing || claimed >= cap + NORMALIZE_MAX_WAITERS) return undefined;
+    if (claimed >= cap && bodyBytes > NORMALIZE_WAITER_MAX_BYTES) return undefined;
+    let settle!: (event: NormalizeStart | undefined) => void;
+    const stored = new Promise<NormalizeStart | undefined>((resolve) => (settle = resolve));
+    this.inline.add(stored.then((event) => event && this.runWhenFree(event)));
+    return { start: (event) => settle(event), cancel: () => settle(undefined) };
+  }
+
+  private async runWhenFree(event: NormalizeStart): Promise<void> {
+    const cap = this.config.normalizeConcurrency;
+    const release = await this.slots.acquire('inline', cap, NORMALIZE_WAIT_MS, NORMALIZE_MAX_WAITERS);
+    if (!release) {
+      await this.queue.normalize([event.id]);
+      return;
+    }
+    try {
+      await this.runOrQueue(event.id, event);
+    } finally {
+      release();
+    }
   }
 
   /** Shutdown: no new inline runs; waits for the running ones. */
@@ -86,11 +122,11 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
   /**
    * Normalises the event now, outside any normalize job (straight from ingest, or in an enrich job's slot). A run
    * that cannot finish (Postgres down, the mapping pool closing) goes to the normalize queue and its retries; were
-   * Redis down too, the reconciler finds the event.
+   * Redis down too, the reconciler finds the event. `started`: the event as ingest stored it, its try counted.
    */
-  async runOrQueue(inboundEventId: string): Promise<void> {
+  async runOrQueue(inboundEventId: string, started?: NormalizeStart): Promise<void> {
     try {
-      await this.run(inboundEventId);
+      await this.run(inboundEventId, started);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, inboundEventId }, 'normalisation failed; queued to retry');
       await this.queue.normalize([inboundEventId]);
@@ -101,8 +137,9 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     return this.run(job.data.inboundEventId);
   }
 
-  async run(inboundEventId: string): Promise<NormalizeOutcome> {
-    const inbound = await this.inbound.beginNormalize(inboundEventId);
+  /** `started`: the event with this try already counted (claimInline); otherwise the try is counted here. */
+  async run(inboundEventId: string, started?: NormalizeStart): Promise<NormalizeOutcome> {
+    const inbound = started ?? (await this.inbound.beginNormalize(inboundEventId));
     if (!inbound) return 'skipped';
     if (inbound.normalizeAttempts > MAX_NORMALIZE_ATTEMPTS) {
       return this.fail(inbound, '', `gave up after ${MAX_NORMALIZE_ATTEMPTS} normalisation attempts`);

@@ -29,6 +29,14 @@ export const DISPATCH_WAIT_MS = 1000;
 /** At most this many such deliveries wait per destination; the rest go to the queue at once. */
 export const DISPATCH_MAX_WAITERS = 256;
 /**
+ * Issue 11: events ingest has just stored wait in-process this long for a normalisation slot before they go to the
+ * normalize queue. Shorter than NORMALIZE_RETRY_SECONDS, so the reconciler never enqueues one still waiting.
+ */
+export const NORMALIZE_WAIT_MS = 5000;
+/** At most this many such events wait, each with a body of at most NORMALIZE_WAITER_MAX_BYTES (memory stays bounded). */
+export const NORMALIZE_MAX_WAITERS = 256;
+export const NORMALIZE_WAITER_MAX_BYTES = 64 * 1024;
+/**
  * A webhook destination's slots grow (up to HUB_DESTINATION_MAX_CONCURRENCY) while its attempts take at most this
  * long, and halve (down to HUB_DESTINATION_CONCURRENCY) on a slower or failed one (DestinationGate).
  */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { withTimeout } from '../common/with-timeout';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import type { NormalizeStart } from '../ingest/inbound-event.service';
 import { QueueName } from './pipeline.constants';
 
 export interface NormalizeJobData {
@@ -25,6 +26,17 @@ export interface EnrichJobData {
   sourceId: string;
   /** How often this job already waited for its source to have a free slot. */
   waits?: number;
+}
+
+/**
+ * Issue 11: this process's promise to normalise an event ingest is about to store (NormalizeJob.claimInline). The
+ * event is stored with its first try already counted, so the normalisation starts with no statement of its own.
+ */
+export interface LocalNormalize {
+  /** The event is stored (not a duplicate): normalise it. */
+  start(event: NormalizeStart): void;
+  /** Nothing to normalise: the event was a duplicate, or could not be stored. */
+  cancel(): void;
 }
 
 /** How long a request waits for Redis to take its jobs before answering anyway (the rows are committed). */
@@ -57,7 +69,7 @@ export class PipelineQueue {
   private readonly connection: Redis;
   private readonly queues = new Map<QueueName, Queue>();
 
-  private localNormalize?: (inboundEventId: string) => boolean;
+  private localNormalize?: (bodyBytes: number) => LocalNormalize | undefined;
 
   constructor(
     @Inject(HUB_CONFIG) config: HubConfig,
@@ -84,22 +96,18 @@ export class PipelineQueue {
     return this.queues.get(name)!;
   }
 
-  /**
-   * Issue 11: a worker process's NormalizeJob offers to normalise, in this process and without the queue, the events
-   * this process has just committed. `tryRun` answers false when it has no free slot (or is shutting down).
-   */
-  normalizeLocally(tryRun: (inboundEventId: string) => boolean): void {
-    this.localNormalize = tryRun;
+  /** A worker process's NormalizeJob offers to normalise, in this process, events that ingest is about to store. */
+  normalizeLocally(claim: (bodyBytes: number) => LocalNormalize | undefined): void {
+    this.localNormalize = claim;
   }
 
   /**
-   * The first normalisation of events just committed (ingest): started at once in this process when it runs workers
-   * and has a free slot, otherwise through the normalize queue. Postgres holds each event either way, and the
-   * reconciler re-enqueues any that a crash or a lost enqueue leaves waiting.
+   * Ingest asks before it stores an event: undefined when this process runs no workers or has no room, and the event
+   * goes through the normalize queue instead. Postgres holds each event either way, and the reconciler re-enqueues
+   * any that a crash or a lost enqueue leaves waiting.
    */
-  startNormalize(inboundEventIds: string[]): Promise<boolean> {
-    const tryRun = this.localNormalize;
-    return this.normalize(tryRun ? inboundEventIds.filter((id) => !tryRun(id)) : inboundEventIds);
+  claimNormalize(bodyBytes: number): LocalNormalize | undefined {
+    return this.localNormalize?.(bodyBytes);
   }
 
   normalize(inboundEventIds: string[]): Promise<boolean> {

@@ -141,6 +141,29 @@ describe('pipeline e2e', () => {
     expect(outputs).toHaveLength(1);
   });
 
+  it('stores concurrent distinct events each once, and answers each with its own row', async () => {
+    // Inserts made together share one statement (group commit): each answer must still name its own event.
+    const bodies = Array.from({ length: 40 }, (_, i) => {
+      const vendor = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
+      vendor.id = `evt_batch_${i}_${Date.now()}`;
+      vendor.data.object.title = `batch ${i}`;
+      return Buffer.from(JSON.stringify(vendor));
+    });
+    const answers = await Promise.all(bodies.map((body) => sendSigned(body)));
+    expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 202));
+    const rows = await hub.sql<{ id: string; vendor_event_id: string; body: Buffer }>(
+      'SELECT id, vendor_event_id, body FROM inbound_event WHERE id = ANY($1::text[])',
+      [answers.map((a) => a.body.id)],
+    );
+    expect(rows).toHaveLength(40);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    answers.forEach((answer, i) => {
+      const row = byId.get(answer.body.id)!;
+      expect(row.vendor_event_id).toBe(JSON.parse(bodies[i].toString()).id);
+      expect(row.body.equals(bodies[i])).toBe(true);
+    });
+  });
+
   it('dedups on the AskElephant envelope id even when Svix re-signs a retry', async () => {
     const body = sample('askelephant', 'v1.engagement.deleted.json');
     const first = await sendSigned(body).expect(202);

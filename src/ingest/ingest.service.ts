@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
 import { sourceFingerprint } from '../common/source-fingerprint';
+import { Coalescer, firstCallGets } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
 import { Envelope } from '../connectors/connector';
@@ -34,6 +35,8 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x
 
 @Injectable()
 export class IngestService {
+  private readonly inserts = new Coalescer((rows: NewInbound[]) => this.insertMany(rows));
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly connectors: ConnectorRegistry,
@@ -185,7 +188,8 @@ export class IngestService {
 
   /**
    * INSERT … ON CONFLICT on (source_id, dedup_key): concurrent duplicates collapse onto one row. `normalizing`: the
-   * caller normalises the event itself at once, so its first try is counted here.
+   * caller normalises the event itself at once, so its first try is counted here. Inserts made together share one
+   * statement and one commit (Coalescer); each request still answers only once its own row is committed.
    */
   private async store(
     sourceId: string,
@@ -197,29 +201,8 @@ export class IngestService {
   ): Promise<Stored> {
     const id = randomId('in');
     try {
-      const inserted = await preparedQuery<{ receivedAt: Date; occurredAt: Date | null }>(
-        this.dataSource,
-        'inbound_insert',
-        `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-                                    enrichment_status, normalize_attempts, last_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11 > 0 THEN now() END)
-         ON CONFLICT (source_id, dedup_key) DO NOTHING
-         RETURNING received_at AS "receivedAt", occurred_at AS "occurredAt"`,
-        [
-          id,
-          sourceId,
-          envelope.dedupKey,
-          envelope.eventType,
-          envelope.eventId ?? null,
-          envelope.occurredAt ?? null,
-          envelope.test,
-          headers,
-          rawBody,
-          enrich ? 'pending' : null,
-          normalizing ? 1 : 0,
-        ],
-      );
-      if (inserted.length) return { id, duplicate: false, ...inserted[0] };
+      const inserted = await this.inserts.run({ id, sourceId, envelope, headers, rawBody, enrich, normalizing });
+      if (inserted) return { id, duplicate: false, receivedAt: inserted.receivedAt, occurredAt: inserted.occurredAt };
       const existing: { id: string }[] = await this.dataSource.query(
         'SELECT id FROM inbound_event WHERE source_id = $1 AND dedup_key = $2',
         [sourceId, envelope.dedupKey],
@@ -233,6 +216,58 @@ export class IngestService {
       throw new IngestException(IngestErrorCode.StoreUnavailable, 'Storage is unavailable; retry later');
     }
   }
+
+  /** One statement for a batch of new events; a row comes back for each one inserted (not a duplicate). */
+  private async insertMany(rows: NewInbound[]): Promise<(Inserted | undefined)[]> {
+    const inserted = await preparedQuery<Inserted>(
+      this.dataSource,
+      'inbound_insert',
+      `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test,
+                                  headers, body, enrichment_status, normalize_attempts, last_attempt_at)
+       SELECT id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+              enrichment_status, tries, CASE WHEN tries > 0 THEN now() END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[],
+                   $8::jsonb[], $9::bytea[], $10::text[], $11::int[])
+            AS row(id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+                   enrichment_status, tries)
+       ON CONFLICT (source_id, dedup_key) DO NOTHING
+       RETURNING id, received_at AS "receivedAt", occurred_at AS "occurredAt"`,
+      [
+        rows.map((row) => row.id),
+        rows.map((row) => row.sourceId),
+        rows.map((row) => row.envelope.dedupKey),
+        rows.map((row) => row.envelope.eventType),
+        rows.map((row) => row.envelope.eventId ?? null),
+        rows.map((row) => row.envelope.occurredAt ?? null),
+        rows.map((row) => row.envelope.test),
+        rows.map((row) => row.headers),
+        rows.map((row) => row.rawBody),
+        rows.map((row) => (row.enrich ? 'pending' : null)),
+        rows.map((row) => (row.normalizing ? 1 : 0)),
+      ],
+    );
+    return firstCallGets(
+      inserted,
+      rows.map((row) => row.id),
+    );
+  }
+}
+
+/** One event to insert (IngestService.store). */
+interface NewInbound {
+  id: string;
+  sourceId: string;
+  envelope: Envelope;
+  headers: Record<string, string>;
+  rawBody: Buffer;
+  enrich: boolean;
+  normalizing: boolean;
+}
+
+interface Inserted {
+  id: string;
+  receivedAt: Date;
+  occurredAt: Date | null;
 }
 
 /** A stored event, and when a new one was received (the row's own clock) and occurred. */

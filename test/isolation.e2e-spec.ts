@@ -1,5 +1,7 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { CanonicalEventService } from '../src/canonical/canonical-event.service';
+import type { CloudEvent } from '../src/canonical/cloud-event';
 import { DeliveryService } from '../src/delivery/delivery.service';
 import { MAX_NORMALIZE_ATTEMPTS } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
@@ -178,11 +180,13 @@ describe('isolation e2e', () => {
         .expect(202);
       await waitFor(
         async () =>
-          (await hub.sql(
-            `SELECT 1 FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
+          (
+            await hub.sql(
+              `SELECT 1 FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
              WHERE c.inbound_event_id = $1 AND d.status = 'succeeded'`,
-            [inbound.body.id],
-          )).length,
+              [inbound.body.id],
+            )
+          ).length,
         { what: 'the delivery' },
       );
       const [delivery] = await hub.sql<{ id: string }>(
@@ -228,12 +232,82 @@ describe('isolation e2e', () => {
         [delivery.id],
       );
       expect(after).toHaveLength(before.length + 1);
-      expect(after.at(-1)).toEqual({ attempt_no: second!.attempts, status_code: 503, duration_ms: 7, outcome: 'retry' });
+      expect(after.at(-1)).toEqual({
+        attempt_no: second!.attempts,
+        status_code: 503,
+        duration_ms: 7,
+        outcome: 'retry',
+      });
       const [row] = await hub.sql<{ status: string; last_error: string }>(
         'SELECT status, last_error FROM delivery WHERE id = $1',
         [delivery.id],
       );
       expect(row).toEqual({ status: 'retrying', last_error: 'HTTP 503' });
+    });
+
+    it('first outputs written together share a statement; an event twice in one batch gets its deliveries once', async () => {
+      const [destination] = await hub.sql<{ id: string }>('SELECT id FROM destination LIMIT 1');
+      const ids = ['a', 'b', 'c', 'd'].map((tag) => `in_batch_${tag}_${Date.now()}`);
+      for (const id of ids) {
+        // Counted as being normalised now, so the reconciler leaves them to this test.
+        await hub.sql(
+          `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, test, headers, body,
+                                      normalize_attempts, last_attempt_at)
+           VALUES ($1, $2, $1, 'recording.processed', false, '{}', '\\x7b7d', 1, now())`,
+          [id, sourceId],
+        );
+      }
+      const canonical = hub.app.get(CanonicalEventService);
+      const output = (inbound: string) => {
+        const event = {
+          specversion: '1.0',
+          id: `evt_${inbound}`,
+          type: 'activity.analyzed',
+          source: `switchboard/sources/${sourceId}`,
+          subject: `activity:salesask:${inbound}`,
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          connector: 'salesask',
+          vendoreventtype: 'recording.processed',
+          test: false,
+          data: {},
+        } as CloudEvent;
+        const planned = [
+          {
+            id: `msg_${inbound}`,
+            destinationId: destination.id,
+            canonicalEventId: event.id,
+            status: 'pending' as const,
+          },
+        ];
+        return canonical.insertFirstOutput(
+          inbound,
+          [event],
+          'file:test',
+          planned.map((d) => ({ ...d, lastError: null })),
+          {
+            ids: [],
+            leaseSeconds: 30,
+          },
+        );
+      };
+      // The first two go out at once, alone; the four made meanwhile share the third statement, c and d twice each
+      // (two jobs for one event, say): each event's delivery goes to its first call only.
+      const created = await Promise.all([ids[0], ids[1], ids[2], ids[2], ids[3], ids[3]].map(output));
+      expect(created.map((rows) => rows.map((row) => row.id))).toEqual([
+        [`msg_${ids[0]}`],
+        [`msg_${ids[1]}`],
+        [`msg_${ids[2]}`],
+        [],
+        [`msg_${ids[3]}`],
+        [],
+      ]);
+      const inbound = await hub.sql<{ status: string }>('SELECT status FROM inbound_event WHERE id = ANY($1::text[])', [
+        ids,
+      ]);
+      expect(inbound.map((row) => row.status)).toEqual(['normalized', 'normalized', 'normalized', 'normalized']);
+      const events = await hub.sql('SELECT id FROM canonical_event WHERE inbound_event_id = ANY($1::text[])', [ids]);
+      expect(events).toHaveLength(4);
     });
 
     it('an event that keeps failing its normalisation ends failed after a bounded number of tries', async () => {

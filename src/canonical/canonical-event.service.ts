@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { Coalescer } from '../database/coalescer';
 import { preparedQuery } from '../database/prepared';
 import type { PlannedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
@@ -15,9 +16,20 @@ export interface StoredCanonicalEvent {
   mappingVersion: string | null;
 }
 
+/** One event's first output (CanonicalEventService.insertFirstOutput). */
+interface FirstOutput {
+  inboundEventId: string;
+  events: CloudEvent[];
+  mappingVersion: string;
+  deliveries: PlannedDelivery[];
+  claim: { ids: string[]; leaseSeconds: number };
+}
+
 /** `canonical_event` belongs here; the pipeline and the ops API read and write it only through this service. */
 @Injectable()
 export class CanonicalEventService {
+  private readonly firstOutputs = new Coalescer((outputs: FirstOutput[]) => this.insertFirstOutputs(outputs));
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** Inside the normalize transaction. Ids are derived, so a second run inserts nothing. */
@@ -55,46 +67,69 @@ export class CanonicalEventService {
    * `claim`: deliveries this process has a slot for and attempts at once are written already claimed (`sending`,
    * attempt 1, a lease of `leaseSeconds`), so their first attempt needs no claim statement (issue 11).
    */
-  async insertFirstOutput(
+  insertFirstOutput(
     inboundEventId: string,
     events: CloudEvent[],
     mappingVersion: string,
     deliveries: PlannedDelivery[],
     claim: { ids: string[]; leaseSeconds: number },
   ): Promise<CreatedDelivery[]> {
-    return preparedQuery<CreatedDelivery>(
+    return this.firstOutputs.run({ inboundEventId, events, mappingVersion, deliveries, claim });
+  }
+
+  /**
+   * Several events' first outputs in one statement (group commit, Coalescer). A delivery row comes back to the first
+   * call for its canonical event: the same event normalised twice in one batch creates its deliveries once.
+   */
+  private async insertFirstOutputs(outputs: FirstOutput[]): Promise<CreatedDelivery[][]> {
+    const rows = await preparedQuery<CreatedDelivery>(
       this.dataSource,
-      'canonical_insert_first_output',
+      'canonical_insert_first_outputs',
       `WITH events AS (
          INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
-         SELECT e.event->>'id', $1, (e.ordinality - 1)::int, 0, e.event->>'type', e.event->>'subject',
-                (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, $2
-         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(event, ordinality)
+         SELECT e.event->>'id', e.inbound, e.index, 0, e.event->>'type', e.event->>'subject',
+                (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, e.version
+         FROM jsonb_to_recordset($1::jsonb) AS e(inbound text, index int, version text, event jsonb)
          ON CONFLICT (id) DO NOTHING
        ), routed AS (
          INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error, attempts,
                                locked_until)
          SELECT d.id, d."destinationId", d."canonicalEventId",
-                CASE WHEN d.id = ANY($5::text[]) THEN 'sending' ELSE d.status END,
+                CASE WHEN d.lease IS NOT NULL THEN 'sending' ELSE d.status END,
                 CASE WHEN d.status = 'pending' THEN now() END, d."lastError",
-                CASE WHEN d.id = ANY($5::text[]) THEN 1 ELSE 0 END,
-                CASE WHEN d.id = ANY($5::text[]) THEN now() + make_interval(secs => $6::float8) END
-         FROM jsonb_to_recordset($4::jsonb)
-              AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text)
+                CASE WHEN d.lease IS NOT NULL THEN 1 ELSE 0 END,
+                now() + make_interval(secs => d.lease)
+         FROM jsonb_to_recordset($2::jsonb)
+              AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text, lease float8)
          ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
          RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", status
        ), marked AS (
-         UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = $1
+         UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = ANY($3::text[])
        )
        SELECT id, "destinationId", "canonicalEventId", status FROM routed`,
       [
-        inboundEventId,
-        mappingVersion,
-        JSON.stringify(events),
-        JSON.stringify(deliveries),
-        claim.ids,
-        claim.leaseSeconds,
+        JSON.stringify(
+          outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>
+            events.map((event, index) => ({ inbound: inboundEventId, index, version: mappingVersion, event })),
+          ),
+        ),
+        JSON.stringify(
+          outputs.flatMap(({ deliveries, claim }) => {
+            const claimed = new Set(claim.ids);
+            return deliveries.map((d) => ({ ...d, lease: claimed.has(d.id) ? claim.leaseSeconds : null }));
+          }),
+        ),
+        outputs.map((output) => output.inboundEventId),
       ],
+    );
+    const byEvent = new Map<string, CreatedDelivery[]>();
+    for (const row of rows) byEvent.set(row.canonicalEventId, [...(byEvent.get(row.canonicalEventId) ?? []), row]);
+    return outputs.map(({ events }) =>
+      events.flatMap((event) => {
+        const created = byEvent.get(event.id) ?? [];
+        byEvent.delete(event.id);
+        return created;
+      }),
     );
   }
 

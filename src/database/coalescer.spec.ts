@@ -49,6 +49,18 @@ describe(Coalescer.name, () => {
     await expect(Promise.all(calls)).resolves.toEqual([10, 20, 30, 40, 50]);
   });
 
+  it('keeps a batch within its weight limit; a call heavier than the limit goes alone', async () => {
+    const runner = heldRunner();
+    const sut = new Coalescer(runner.runBatch, 1, 256, { of: (input: number) => input, max: 10 });
+    const calls = [1, 4, 5, 2, 30, 3].map((input) => sut.run(input));
+    for (let i = 0; i < 5; i++) {
+      runner.releases[i]?.();
+      await settle();
+    }
+    expect(runner.batches).toEqual([[1], [4, 5], [2], [30], [3]]);
+    await expect(Promise.all(calls)).resolves.toEqual([10, 40, 50, 20, 300, 30]);
+  });
+
   it('tries a failed batch again one call at a time, so a bad row fails only its own call', async () => {
     const sut = new Coalescer(async (inputs: number[]) => {
       if (inputs.includes(3)) throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
@@ -63,7 +75,8 @@ describe(Coalescer.name, () => {
 
   it('fails every call of a batch at once when Postgres is unavailable, without trying each', async () => {
     const runBatch = jest.fn(async (inputs: number[]) => {
-      if (inputs.length > 1) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      if (inputs.length > 1)
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       return inputs;
     });
     const sut = new Coalescer(runBatch, 1);
@@ -79,8 +92,16 @@ describe(Coalescer.name, () => {
 
   describe(firstCallGets.name, () => {
     it('gives each row to the first call for its id, and undefined to a repeat or a call with no row', () => {
-      const rows = [{ id: 'b', n: 2 }, { id: 'a', n: 1 }];
-      expect(firstCallGets(rows, ['a', 'c', 'a', 'b'])).toEqual([{ id: 'a', n: 1 }, undefined, undefined, { id: 'b', n: 2 }]);
+      const rows = [
+        { id: 'b', n: 2 },
+        { id: 'a', n: 1 },
+      ];
+      expect(firstCallGets(rows, ['a', 'c', 'a', 'b'])).toEqual([
+        { id: 'a', n: 1 },
+        undefined,
+        undefined,
+        { id: 'b', n: 2 },
+      ]);
     });
   });
 });

@@ -25,7 +25,8 @@ interface Call<I, O> {
  * together in the next batch: under load, N events cost one round trip, one plan and one commit, not N.
  *
  * `runBatch` answers each input, in order. A batch that fails for a reason other than "Postgres is unavailable" is
- * tried again one call at a time, so one bad row fails only its own call.
+ * tried again one call at a time, so one bad row fails only its own call. `weight` bounds what one batch carries
+ * (a call heavier than `max` still goes, alone), so a burst of large rows never becomes one huge statement.
  */
 export class Coalescer<I, O> {
   private readonly waiting: Call<I, O>[] = [];
@@ -35,6 +36,7 @@ export class Coalescer<I, O> {
     private readonly runBatch: (inputs: I[]) => Promise<O[]>,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 256,
+    private readonly weight?: { of: (input: I) => number; max: number },
   ) {}
 
   run(input: I): Promise<O> {
@@ -46,13 +48,27 @@ export class Coalescer<I, O> {
 
   private pump(): void {
     while (this.running < this.maxInFlight && this.waiting.length) {
-      const batch = this.waiting.splice(0, this.maxBatch);
+      const batch = this.waiting.splice(0, this.batchSize());
       this.running++;
       void this.execute(batch).finally(() => {
         this.running--;
         this.pump();
       });
     }
+  }
+
+  /** How many waiting calls the next batch takes: up to maxBatch, and within the weight limit if there is one. */
+  private batchSize(): number {
+    const limit = Math.min(this.maxBatch, this.waiting.length);
+    if (!this.weight) return limit;
+    let count = 0;
+    let total = 0;
+    while (count < limit) {
+      total += this.weight.of(this.waiting[count].input);
+      if (count > 0 && total > this.weight.max) break;
+      count++;
+    }
+    return count;
   }
 
   private async execute(batch: Call<I, O>[]): Promise<void> {

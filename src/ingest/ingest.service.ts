@@ -35,7 +35,11 @@ const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x
 
 @Injectable()
 export class IngestService {
-  private readonly inserts = new Coalescer((rows: NewInbound[]) => this.insertMany(rows));
+  /** A batch carries at most 1 MiB of bodies (a larger one goes alone): bodies go as hex text in a batch. */
+  private readonly inserts = new Coalescer((rows: NewInbound[]) => this.insertMany(rows), 2, 256, {
+    of: (row) => row.rawBody.length,
+    max: 1024 * 1024,
+  });
 
   constructor(
     private readonly dataSource: DataSource,

@@ -114,7 +114,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     }
   }
 
-  /** Shutdown: no new inline runs; waits for the running ones. */
+  /** Shutdown: claims no more events; waits for those claimed, waiting or running (waiters still get their slot). */
   drainInline(): Promise<void> {
     return this.inline.drain();
   }

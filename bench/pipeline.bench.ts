@@ -14,8 +14,10 @@
  *
  * Env: BENCH_CPU_PROF=1 runs the hub processes under --cpu-prof (profiles in bench/results/profiles/<run>/, one per
  * process and thread; bench/profile-summary.ts reads them);
+ * BENCH_NODE_RED=1 also runs Node-RED doing the ceiling's job with stock nodes (bench/node-red.ts; installed once
+ * from the npm registry into the system's temporary directory), right after the ceiling, for the acks ratio;
  * BENCH_BASELINE=<git ref> also runs the hub as it was at that commit (built from `git archive` in a temporary
- * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, split; comma-separated) runs only those
+ * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, node-red, split; comma-separated) runs only those
  * parts and prints no table, for profiling.
  */
 import { ChildProcess, execSync } from 'node:child_process';
@@ -28,6 +30,7 @@ import { Client } from 'pg';
 import ts from 'typescript';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
+import { startNodeRed } from './node-red';
 import { child, compileHub, cpuMs, HubProcesses, ROOT, rssMib, sleep } from './processes';
 
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -100,7 +103,6 @@ class Sink {
   }
 }
 
-
 /** What the phases need of a server under test. */
 interface Target {
   name: string;
@@ -130,6 +132,21 @@ async function startCeiling(sink: Sink, secret: string): Promise<Target> {
     salesaskPath: () => `/hooks/salesask/${count}`,
     destinations: async (n) => void (count = n),
     stop: async () => void proc.kill('SIGTERM'),
+  };
+}
+
+/** Node-RED running the ceiling's job with stock nodes (bench/node-red.ts), when BENCH_NODE_RED=1. */
+async function startNodeRedTarget(sink: Sink, secret: string): Promise<Target> {
+  const nodeRed = await startNodeRed(sink.url, secret);
+  let count = 1;
+  return {
+    name: 'node-red',
+    base: nodeRed.base,
+    pids: () => [nodeRed.proc.pid!],
+    svixPath: () => `/hooks/askelephant/${count}`,
+    salesaskPath: () => `/hooks/salesask/${count}`,
+    destinations: async (n) => void (count = n),
+    stop: () => nodeRed.stop(),
   };
 }
 
@@ -502,6 +519,19 @@ function table(ceiling: TargetRun, hubs: TargetRun[], split?: Record<string, Pha
       ]);
     }
   }
+  const nodeRed = hubs.find((r) => r.name === 'node-red');
+  if (nodeRed) {
+    // Issue 11: the hub's acks against Node-RED's, for the hub runs (the last column is this build).
+    rows.push([
+      `acks/s ÷ Node-RED's, closed loop`,
+      '',
+      ...hubs.map((r) =>
+        r === nodeRed ? '' : ratio(r.phases.closed.acksPerSecond, nodeRed.phases.closed.acksPerSecond),
+      ),
+      ...hubs.map(() => ''),
+      '≥ 1.5×',
+    ]);
+  }
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   return all.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')).join('\n');
@@ -523,10 +553,15 @@ async function main() {
     let ceiling: TargetRun | undefined;
     let hub: TargetRun | undefined;
     let before: TargetRun | undefined;
+    let nodeRed: TargetRun | undefined;
     let split: Record<string, PhaseFigures> | undefined;
     if (runs('ceiling')) {
       const target = await startCeiling(sink, secret);
       ceiling = await fullRun(target, sink, secret).finally(() => target.stop());
+    }
+    if (process.env.BENCH_NODE_RED && runs('node-red')) {
+      const target = await startNodeRedTarget(sink, secret);
+      nodeRed = await fullRun(target, sink, secret).finally(() => target.stop());
     }
     if (baselineMain && runs('hub')) {
       const target = await startHub(sink, secret, `hub@${baseline}`, 0, baselineMain);
@@ -555,7 +590,7 @@ async function main() {
     if (!ceiling || !hub) return;
 
     const micros = await jsonataMicros();
-    const summary = table(ceiling, before ? [before, hub] : [hub], split);
+    const summary = table(ceiling, [...(nodeRed ? [nodeRed] : []), ...(before ? [before] : []), hub], split);
     console.log(`\n${summary}\n`);
     const sorted = Object.entries(micros).sort((a, b) => b[1] - a[1]);
     console.log(
@@ -572,6 +607,7 @@ async function main() {
           cores: cpus().length,
           node: process.version,
           ceiling,
+          ...(nodeRed ? { nodeRed } : {}),
           ...(before ? { before } : {}),
           hub,
           split,

@@ -1,7 +1,7 @@
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { salesAskRecording, whsec } from './helpers/vendors';
+import { whsec } from './helpers/vendors';
 
 interface AttemptRow {
   attempt_no: number;
@@ -46,12 +46,7 @@ describe('delivery retries e2e', () => {
 
   /** Each Sales Ask body is unique (dedup is on the body hash), so every call is a new event. */
   async function sendEvent(tag: string): Promise<void> {
-    await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording(`rec_${tag}`))
-      .expect(202);
+    await postSalesAsk(hub, sourceId, `rec_${tag}`);
   }
 
   async function attemptsOf(destinationId: string, count: number, outcome: string): Promise<AttemptRow[]> {

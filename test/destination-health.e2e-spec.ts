@@ -1,7 +1,6 @@
 import { DestinationHealthService } from '../src/destinations/destination-health.service';
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
 
 interface Health {
   successRate: number | null;
@@ -48,12 +47,7 @@ describe('destination health e2e', () => {
   let disabledAt: string;
 
   const send = async (tag: string) => {
-    const accepted = await hub
-      .http()
-      .post(`/hooks/${source}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording(`rec_${tag}`))
-      .expect(202);
+    const accepted = await postSalesAsk(hub, source, `rec_${tag}`);
     inbound[tag] = accepted.body.id;
   };
   const destination = async (id: string): Promise<Destination> =>
@@ -386,12 +380,7 @@ describe('destination failure window, shipped default', () => {
         .send({ name: 'down', type: 'webhook', url: down.url, eventTypes: ['activity.*'] })
         .expect(201)
     ).body.id;
-    await hub
-      .http()
-      .post(`/hooks/${source}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording('rec_down'))
-      .expect(202);
+    await postSalesAsk(hub, source, 'rec_down');
     await waitFor(
       async () =>
         (await hub.sql(`SELECT 1 FROM delivery WHERE destination_id = $1 AND status = 'exhausted'`, [id])).length,

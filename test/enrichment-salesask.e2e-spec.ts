@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CloudEvent } from '../src/canonical/cloud-event';
 import { SalesAskApiFake } from './fakes/salesask-api.fake';
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
 
 type Analyzed = CloudEvent & {
   data: {
@@ -53,12 +52,7 @@ describe('enrichment e2e: Sales Ask recording', () => {
   });
 
   async function send(recordingId: string): Promise<string> {
-    const response = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording(recordingId))
-      .expect(202);
+    const response = await postSalesAsk(hub, sourceId, recordingId);
     return response.body.id as string;
   }
 
@@ -196,12 +190,7 @@ describe('enrichment e2e: Sales Ask recording', () => {
     expect(patched.body.enrichment).toMatchObject({ configured: false });
     const recording = newRecording();
     api.serveRecording(recording, [['Rita Rep', 'not fetched']]);
-    await hub
-      .http()
-      .post(`/hooks/${extra.body.id}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording(recording))
-      .expect(202);
+    await postSalesAsk(hub, extra.body.id, recording);
     const event = await waitDelivered(recording);
     expect(event.enrichment).toBeUndefined();
     expect(api.requestsFor(recording)).toHaveLength(0);

@@ -1,6 +1,6 @@
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { sample, salesAskRecording, svixHeaders, whsec } from './helpers/vendors';
+import { sample, svixHeaders, whsec } from './helpers/vendors';
 
 interface EventSummary {
   id: string;
@@ -91,12 +91,7 @@ describe('events and deliveries API e2e', () => {
     // Five Sales Ask recordings, one after the other (distinct receipt times), the first answered with a body.
     sink.respondWith({ status: 200, body: 'thanks for r1' });
     for (const tag of ['r1', 'r2', 'r3', 'r4', 'r5']) {
-      const accepted = await hub
-        .http()
-        .post(`/hooks/${salesAsk}`)
-        .set('content-type', 'application/json')
-        .send(salesAskRecording(`rec_${tag}`))
-        .expect(202);
+      const accepted = await postSalesAsk(hub, salesAsk, `rec_${tag}`);
       recordings[tag] = accepted.body.id;
       await waitFor(() => sink.requests.length >= Object.keys(recordings).length, { what: `delivery of ${tag}` });
     }

@@ -5,9 +5,8 @@ import type { CloudEvent } from '../src/canonical/cloud-event';
 import { DeliveryService } from '../src/delivery/delivery.service';
 import { MAX_NORMALIZE_ATTEMPTS } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
 
 /** A receiver that takes the request and never answers; it counts how many it holds at once. */
 class HangingReceiver {
@@ -74,12 +73,7 @@ describe('isolation e2e', () => {
       const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' });
       const EVENTS = 10;
       for (let i = 0; i < EVENTS; i++) {
-        await hub
-          .http()
-          .post(`/hooks/${source.body.id}`)
-          .set('content-type', 'application/json')
-          .send(salesAskRecording(`rec_iso_${i}`))
-          .expect(202);
+        await postSalesAsk(hub, source.body.id, `rec_iso_${i}`);
       }
 
       // Every healthy delivery arrives while the slow receivers still hold their first attempts open: none of
@@ -134,12 +128,7 @@ describe('isolation e2e', () => {
     });
 
     it('a worker whose lease was taken over records nothing', async () => {
-      const inbound = await hub
-        .http()
-        .post(`/hooks/${sourceId}`)
-        .set('content-type', 'application/json')
-        .send(salesAskRecording('rec_lease'))
-        .expect(202);
+      const inbound = await postSalesAsk(hub, sourceId, 'rec_lease');
       await waitFor(() => sink.requests.length >= 1, { what: 'the delivery' });
       const [delivery] = await hub.sql<{ id: string; destinationId: string }>(
         `SELECT d.id, d.destination_id AS "destinationId" FROM delivery d JOIN canonical_event c ON c.id = d.canonical_event_id
@@ -172,12 +161,7 @@ describe('isolation e2e', () => {
     });
 
     it('claims and records made together share a statement and keep every lease rule', async () => {
-      const inbound = await hub
-        .http()
-        .post(`/hooks/${sourceId}`)
-        .set('content-type', 'application/json')
-        .send(salesAskRecording('rec_batched'))
-        .expect(202);
+      const inbound = await postSalesAsk(hub, sourceId, 'rec_batched');
       await waitFor(
         async () =>
           (
@@ -311,12 +295,7 @@ describe('isolation e2e', () => {
     });
 
     it('an event that keeps failing its normalisation ends failed after a bounded number of tries', async () => {
-      const inbound = await hub
-        .http()
-        .post(`/hooks/${sourceId}`)
-        .set('content-type', 'application/json')
-        .send(salesAskRecording('rec_poison'))
-        .expect(202);
+      const inbound = await postSalesAsk(hub, sourceId, 'rec_poison');
       await waitFor(
         async () =>
           (await hub.sql(`SELECT 1 FROM inbound_event WHERE id = $1 AND status = 'normalized'`, [inbound.body.id]))

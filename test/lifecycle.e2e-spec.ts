@@ -10,17 +10,11 @@ import { NormalizeJob } from '../src/pipeline/normalize.job';
 import { QueueName } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
 import { ReconcilerService } from '../src/pipeline/reconciler.service';
-import { dropDatabase, deleteQueueKeys, REDIS_URL, startHub, waitFor } from './helpers/hub';
+import { deleteQueueKeys, dropDatabase, postSalesAsk, REDIS_URL, startHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
 
 async function salesAskEvent(hub: Awaited<ReturnType<typeof startHub>>, sourceId: string, tag: string) {
-  const answer = await hub
-    .http()
-    .post(`/hooks/${sourceId}`)
-    .set('content-type', 'application/json')
-    .send(salesAskRecording(`rec_${tag}`))
-    .expect(202);
+  const answer = await postSalesAsk(hub, sourceId, `rec_${tag}`);
   return answer.body.id as string;
 }
 

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { CloudEvent } from '../src/canonical/cloud-event';
 import { MappingOverrideService } from '../src/mappings/mapping-override.service';
 import { MappingService } from '../src/mappings/mapping.service';
-import { startHub, TEST_API_KEY, TestHub, waitFor } from './helpers/hub';
+import { postSalesAsk, startHub, TEST_API_KEY, TestHub, waitFor } from './helpers/hub';
 import { ROOT, salesAskRecording } from './helpers/vendors';
 
 const CONNECTOR = 'salesask';
@@ -40,12 +40,7 @@ describe('mappings API e2e', () => {
 
   /** Sends a distinct Sales Ask recording and waits for its canonical event. */
   async function normalised(recordingId: string): Promise<{ inboundId: string; event: CloudEvent; version: string }> {
-    const accepted = await hub
-      .http()
-      .post(`/hooks/${sourceId}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording(recordingId))
-      .expect(202);
+    const accepted = await postSalesAsk(hub, sourceId, recordingId);
     const inboundId = accepted.body.id as string;
     const [row] = await waitFor(
       async () => {

@@ -1,9 +1,8 @@
 import Redis from 'ioredis';
 import { QueueName } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
-import { deleteQueueKeys, REDIS_URL, startHub, TestHub, waitFor } from './helpers/hub';
+import { deleteQueueKeys, postSalesAsk, REDIS_URL, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
-import { salesAskRecording } from './helpers/vendors';
 
 /**
  * DESIGN §1: Postgres is the source of truth, Redis only schedules. Losing every queue key mid-run must lose
@@ -36,12 +35,7 @@ describe('recovery e2e', () => {
   it('delivers every acknowledged event exactly once by webhook-id after a Redis flush mid-run', async () => {
     const total = 40;
     const send = async (i: number) => {
-      const response = await hub
-        .http()
-        .post(`/hooks/${sourceId}`)
-        .set('content-type', 'application/json')
-        .send(salesAskRecording(`rec_recovery_${i}`))
-        .expect(202);
+      const response = await postSalesAsk(hub, sourceId, `rec_recovery_${i}`);
       return response.body.id as string;
     };
     // A burst, then wipe this hub's queues while normalize and deliver jobs are still waiting or in flight.

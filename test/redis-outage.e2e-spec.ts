@@ -3,8 +3,7 @@ import net from 'node:net';
 import Redis from 'ioredis';
 import { withTimeout } from '../src/common/with-timeout';
 import { ReconcilerService } from '../src/pipeline/reconciler.service';
-import { dropDatabase, startHub, TestHub, waitFor } from './helpers/hub';
-import { salesAskRecording } from './helpers/vendors';
+import { dropDatabase, postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 
 /**
  * DESIGN §1: a 2xx means the delivery is committed to Postgres; Redis only schedules. With Redis unreachable the
@@ -24,12 +23,7 @@ describe('redis outage e2e', () => {
 
   it('still answers 202 and stores the event; /health reports redis down', async () => {
     const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' }).expect(201);
-    const answer = await hub
-      .http()
-      .post(`/hooks/${source.body.id}`)
-      .set('content-type', 'application/json')
-      .send(salesAskRecording('rec_redis_down'))
-      .expect(202);
+    const answer = await postSalesAsk(hub, source.body.id, 'rec_redis_down');
     const rows = await hub.sql<{ status: string }>('SELECT status FROM inbound_event WHERE id = $1', [answer.body.id]);
     expect(rows).toEqual([{ status: 'received' }]);
 
@@ -90,12 +84,7 @@ describe('redis dies under a running worker', () => {
         .expect(201);
       await redis.stop();
       for (let i = 0; i < 50; i++) {
-        await hub
-          .http()
-          .post(`/hooks/${source.body.id}`)
-          .set('content-type', 'application/json')
-          .send(salesAskRecording(`rec_dead_redis_${i}`))
-          .expect(202);
+        await postSalesAsk(hub, source.body.id, `rec_dead_redis_${i}`);
       }
       await hub.sql(`UPDATE inbound_event SET received_at = now() - interval '1 minute'`);
 

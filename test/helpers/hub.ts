@@ -8,6 +8,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createHttpApp } from '../../src/bootstrap';
 import { HubConfig, loadConfig } from '../../src/config/hub-config';
+import { salesAskRecording } from './vendors';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
@@ -90,6 +91,16 @@ export async function startHub(env: Record<string, string> = {}): Promise<TestHu
       await deleteQueueKeys(config.queuePrefix);
     },
   };
+}
+
+/** POSTs a Sales Ask `recording.processed` to a url-token source (nothing to sign) and expects the 202. */
+export function postSalesAsk(hub: TestHub, sourceId: string, recordingId: string): request.Test {
+  return hub
+    .http()
+    .post(`/hooks/${sourceId}`)
+    .set('content-type', 'application/json')
+    .send(salesAskRecording(recordingId))
+    .expect(202);
 }
 
 export async function dropDatabase(name: string): Promise<void> {

@@ -83,8 +83,8 @@ export class OutboundClient {
       durationMs: Math.round(performance.now() - started),
     });
 
-    const invalid = this.invalidRequest(request);
-    if (invalid) return finish(invalid);
+    const url = this.check(request);
+    if (!(url instanceof URL)) return finish(url);
 
     // One signal for the whole attempt: aborting it ends the wait for headers or the body read, and closes the
     // connection (an unfinished answer leaves it unusable).
@@ -97,8 +97,8 @@ export class OutboundClient {
     let status: number | undefined;
     try {
       const response = await this.agent.request({
-        origin: new URL(request.url).origin,
-        path: pathOf(request.url),
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: request.method,
         headers: request.headers,
         body: request.body,
@@ -142,17 +142,21 @@ export class OutboundClient {
     void this.agent.destroy().catch(() => undefined);
   }
 
-  /** What can be known before connecting: the URL, an IP-literal target and header values. */
-  private invalidRequest(request: OutboundRequest): Omit<OutboundResult, 'durationMs'> | undefined {
+  /**
+   * What can be known before connecting: the URL, an IP-literal target and header values. Returns the URL, parsed
+   * once for the request, when all are sound; otherwise the result that says why not.
+   */
+  private check(request: OutboundRequest): URL | Omit<OutboundResult, 'durationMs'> {
     const problem = urlProblem(request.url);
     if (problem) return { errorCode: OutboundErrorCode.InvalidRequest, error: problem };
-    const refused = refuseLiteral(new URL(request.url).hostname, this.allow);
+    const url = new URL(request.url);
+    const refused = refuseLiteral(url.hostname, this.allow);
     if (refused) return { refused: true, errorCode: OutboundErrorCode.Refused, error: refused };
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       const header = headerProblem(name, value);
       if (header) return { errorCode: OutboundErrorCode.InvalidRequest, error: `header "${name}" ${header}` };
     }
-    return undefined;
+    return url;
   }
 }
 
@@ -163,12 +167,6 @@ function headerProblem(name: string, value: string): string | undefined {
     return 'is not a valid header name';
   }
   return typeof value === 'string' ? headerValueProblem(value) : 'must be a string';
-}
-
-/** The path and query of a URL, as sent in the request line. */
-function pathOf(url: string): string {
-  const { pathname, search } = new URL(url);
-  return `${pathname}${search}`;
 }
 
 /**

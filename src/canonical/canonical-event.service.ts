@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Coalescer } from '../database/coalescer';
-import { preparedQuery } from '../database/prepared';
+import { hotStatement, preparedQuery } from '../database/prepared';
 import type { PlannedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
 
@@ -24,6 +24,33 @@ interface FirstOutput {
   deliveries: PlannedDelivery[];
   claim: { ids: string[]; leaseSeconds: number };
 }
+
+/** CanonicalEventService.insertFirstOutput, for a batch of events. */
+export const CANONICAL_INSERT_FIRST_OUTPUTS = hotStatement(
+  'canonical_insert_first_outputs',
+  `WITH events AS (
+     INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
+     SELECT e.event->>'id', e.inbound, e.index, 0, e.event->>'type', e.event->>'subject',
+            (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, e.version
+     FROM jsonb_to_recordset($1::jsonb) AS e(inbound text, index int, version text, event jsonb)
+     ON CONFLICT (id) DO NOTHING
+   ), routed AS (
+     INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error, attempts,
+                           locked_until)
+     SELECT d.id, d."destinationId", d."canonicalEventId",
+            CASE WHEN d.lease IS NOT NULL THEN 'sending' ELSE d.status END,
+            CASE WHEN d.status = 'pending' THEN now() END, d."lastError",
+            CASE WHEN d.lease IS NOT NULL THEN 1 ELSE 0 END,
+            now() + make_interval(secs => d.lease)
+     FROM jsonb_to_recordset($2::jsonb)
+          AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text, lease float8)
+     ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
+     RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", status
+   ), marked AS (
+     UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = ANY($3::text[])
+   )
+   SELECT id, "destinationId", "canonicalEventId", status FROM routed`,
+);
 
 /** `canonical_event` belongs here; the pipeline and the ops API read and write it only through this service. */
 @Injectable()
@@ -84,29 +111,7 @@ export class CanonicalEventService {
   private async insertFirstOutputs(outputs: FirstOutput[]): Promise<CreatedDelivery[][]> {
     const rows = await preparedQuery<CreatedDelivery>(
       this.dataSource,
-      'canonical_insert_first_outputs',
-      `WITH events AS (
-         INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
-         SELECT e.event->>'id', e.inbound, e.index, 0, e.event->>'type', e.event->>'subject',
-                (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, e.version
-         FROM jsonb_to_recordset($1::jsonb) AS e(inbound text, index int, version text, event jsonb)
-         ON CONFLICT (id) DO NOTHING
-       ), routed AS (
-         INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error, attempts,
-                               locked_until)
-         SELECT d.id, d."destinationId", d."canonicalEventId",
-                CASE WHEN d.lease IS NOT NULL THEN 'sending' ELSE d.status END,
-                CASE WHEN d.status = 'pending' THEN now() END, d."lastError",
-                CASE WHEN d.lease IS NOT NULL THEN 1 ELSE 0 END,
-                now() + make_interval(secs => d.lease)
-         FROM jsonb_to_recordset($2::jsonb)
-              AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text, lease float8)
-         ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
-         RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", status
-       ), marked AS (
-         UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = ANY($3::text[])
-       )
-       SELECT id, "destinationId", "canonicalEventId", status FROM routed`,
+      CANONICAL_INSERT_FIRST_OUTPUTS,
       [
         JSON.stringify(
           outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>

@@ -20,6 +20,7 @@ import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-Iss
 import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
 import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
+import { hubPoolOptions } from './prepared';
 
 export const ENTITIES = [
   SourceEntity,
@@ -56,7 +57,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: MIGRATIONS,
     migrationsRun: false,
     synchronize: false,
-    extra: { max: 20, connectionTimeoutMillis: 5000 },
+    extra: { max: 20, connectionTimeoutMillis: 5000, options: hubPoolOptions(databaseUrl) },
   };
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { preparedQuery } from '../database/prepared';
+import { hotStatement, preparedQuery } from '../database/prepared';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
 
@@ -37,6 +37,43 @@ export interface AttemptRecord {
   nextAttemptAt?: Date;
 }
 
+/** DeliveryService.claim, for a batch of deliveries. */
+export const DELIVERY_CLAIM = hotStatement(
+  'delivery_claim',
+  `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
+          locked_until = now() + make_interval(secs => c.lease), updated_at = now()
+   FROM unnest($1::text[], $2::float8[]) AS c(id, lease)
+   -- IS TRUE: found by key, never through delivery_due (see HotStatement).
+   WHERE d.id = c.id
+     AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.locked_until < now())) IS TRUE
+   RETURNING d.id, d.destination_id AS "destinationId", d.canonical_event_id AS "canonicalEventId", d.attempts,
+             d.retry_base AS "retryBase",
+             (SELECT e.event FROM canonical_event e WHERE e.id = d.canonical_event_id) AS event,
+             (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
+);
+
+/** DeliveryService.record, for a batch of attempts. */
+export const DELIVERY_RECORD = hotStatement(
+  'delivery_record',
+  `WITH input AS (
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::int[],
+                          $8::text[], $9::text[])
+       AS i(id, status, next_attempt_at, error, attempts, status_code, duration_ms, response_body, outcome)
+   ), moved AS (
+     UPDATE delivery d SET status = i.status, next_attempt_at = i.next_attempt_at, locked_until = NULL,
+            last_error = i.error, updated_at = now()
+     FROM input i
+     WHERE d.id = i.id AND (d.status = 'sending') IS TRUE AND d.attempts = i.attempts -- by key (HotStatement)
+     RETURNING d.id, d.attempts
+   ), attempt AS (
+     INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
+     SELECT i.id, i.attempts, now() - make_interval(secs => i.duration_ms::float / 1000), i.duration_ms,
+            i.status_code, i.response_body, i.error, i.outcome, i.next_attempt_at
+     FROM input i JOIN moved m ON m.id = i.id AND m.attempts = i.attempts
+   )
+   SELECT id, attempts FROM moved`,
+);
+
 /**
  * `delivery` and `delivery_attempt` belong here. States: pending → sending → succeeded | retrying (→ sending …)
  * | failed | exhausted. `sending` is a lease (locked_until), so a job re-enqueued after a Redis flush cannot send
@@ -66,15 +103,7 @@ export class DeliveryService {
     const unique = [...new Map(inputs.map((input) => [input.id, input])).values()];
     const rows = await preparedQuery<ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null }>(
       this.dataSource,
-      'delivery_claim',
-      `UPDATE delivery d SET status = 'sending', attempts = attempts + 1,
-              locked_until = now() + make_interval(secs => c.lease), updated_at = now()
-       FROM unnest($1::text[], $2::float8[]) AS c(id, lease)
-       WHERE d.id = c.id AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.locked_until < now()))
-       RETURNING d.id, d.destination_id AS "destinationId", d.canonical_event_id AS "canonicalEventId", d.attempts,
-                 d.retry_base AS "retryBase",
-                 (SELECT e.event FROM canonical_event e WHERE e.id = d.canonical_event_id) AS event,
-                 (SELECT t.status = 'active' FROM destination t WHERE t.id = d.destination_id) AS "destinationActive"`,
+      DELIVERY_CLAIM,
       [unique.map((input) => input.id), unique.map((input) => input.leaseSeconds)],
     );
     return firstCallGets(
@@ -110,24 +139,7 @@ export class DeliveryService {
     // UPDATE matched (the lease's attempt number), and both commit together.
     const rows = await preparedQuery<{ id: string; attempts: number }>(
       this.dataSource,
-      'delivery_record',
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::int[],
-                              $8::text[], $9::text[])
-           AS i(id, status, next_attempt_at, error, attempts, status_code, duration_ms, response_body, outcome)
-       ), moved AS (
-         UPDATE delivery d SET status = i.status, next_attempt_at = i.next_attempt_at, locked_until = NULL,
-                last_error = i.error, updated_at = now()
-         FROM input i
-         WHERE d.id = i.id AND d.status = 'sending' AND d.attempts = i.attempts
-         RETURNING d.id, d.attempts
-       ), attempt AS (
-         INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, duration_ms, status_code, response_body, error, outcome, next_attempt_at)
-         SELECT i.id, i.attempts, now() - make_interval(secs => i.duration_ms::float / 1000), i.duration_ms,
-                i.status_code, i.response_body, i.error, i.outcome, i.next_attempt_at
-         FROM input i JOIN moved m ON m.id = i.id AND m.attempts = i.attempts
-       )
-       SELECT id, attempts FROM moved`,
+      DELIVERY_RECORD,
       [
         column(({ delivery }) => delivery.id),
         column(({ attempt }) => (attempt.outcome === 'retry' ? 'retrying' : attempt.outcome)),

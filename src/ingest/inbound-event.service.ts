@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { preparedQuery } from '../database/prepared';
+import { hotStatement, preparedQuery } from '../database/prepared';
 import type { MappingEnrichment } from '../mappings/mapping.worker';
 import type { EnrichmentStatus } from './inbound-event.entity';
 
@@ -82,6 +82,21 @@ const FOR_NORMALIZE = `id, source_id AS "sourceId", vendor_event_type AS "vendor
   vendor_event_id AS "vendorEventId", received_at AS "receivedAt", occurred_at AS "occurredAt", test, body,
   normalize_attempts AS "normalizeAttempts", enrichment_status AS "enrichmentStatus",
   enrichment::text AS "enrichment", enrichment_error AS "enrichmentError"`;
+
+/** InboundEventService.beginNormalize, for a batch of events. */
+export const INBOUND_BEGIN_NORMALIZE = hotStatement(
+  'inbound_begin_normalize',
+  `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
+   -- IS TRUE: found by key, never through inbound_event_pending (see HotStatement).
+   WHERE id = ANY($1::text[]) AND (status = 'received') IS TRUE AND enrichment_status IS DISTINCT FROM 'pending'
+   RETURNING ${FOR_NORMALIZE},
+             (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
+             (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
+                FROM canonical_event c
+               WHERE c.inbound_event_id = i.id
+                 AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
+               GROUP BY c.revision) AS latest`,
+);
 
 /** The mapping's view of an event's enrichment (`$enrichment` and the CloudEvent flag); undefined when none. */
 export function enrichmentOf(
@@ -212,16 +227,7 @@ export class InboundEventService {
   private async beginNormalizeMany(ids: string[]): Promise<(NormalizeStart | null)[]> {
     const rows = await preparedQuery<NormalizeStart>(
       this.dataSource,
-      'inbound_begin_normalize',
-      `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
-       WHERE id = ANY($1::text[]) AND status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
-       RETURNING ${FOR_NORMALIZE},
-                 (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
-                 (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
-                    FROM canonical_event c
-                   WHERE c.inbound_event_id = i.id
-                     AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
-                   GROUP BY c.revision) AS latest`,
+      INBOUND_BEGIN_NORMALIZE,
       [ids],
     );
     // The same event twice in one batch (two jobs for one row): only the first counts as started.

@@ -6,7 +6,7 @@ import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
 import { sourceFingerprint } from '../common/source-fingerprint';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { preparedQuery } from '../database/prepared';
+import { hotStatement, preparedQuery } from '../database/prepared';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
 import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
@@ -31,6 +31,21 @@ export interface IngestResult {
 }
 
 /** Credentials never reach storage: these headers (and a header-token source's token header) are dropped. */
+/** IngestService: a batch of new inbound events. */
+export const INBOUND_INSERT = hotStatement(
+  'inbound_insert',
+  `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test,
+                              headers, body, enrichment_status, normalize_attempts, last_attempt_at)
+   SELECT id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+          enrichment_status, tries, CASE WHEN tries > 0 THEN now() END
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[],
+               $8::jsonb[], $9::bytea[], $10::text[], $11::int[])
+        AS row(id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+               enrichment_status, tries)
+   ON CONFLICT (source_id, dedup_key) DO NOTHING
+   RETURNING id, received_at AS "receivedAt", occurred_at AS "occurredAt"`,
+);
+
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 
 @Injectable()
@@ -225,17 +240,7 @@ export class IngestService {
   private async insertMany(rows: NewInbound[]): Promise<(Inserted | undefined)[]> {
     const inserted = await preparedQuery<Inserted>(
       this.dataSource,
-      'inbound_insert',
-      `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test,
-                                  headers, body, enrichment_status, normalize_attempts, last_attempt_at)
-       SELECT id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-              enrichment_status, tries, CASE WHEN tries > 0 THEN now() END
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[],
-                   $8::jsonb[], $9::bytea[], $10::text[], $11::int[])
-            AS row(id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-                   enrichment_status, tries)
-       ON CONFLICT (source_id, dedup_key) DO NOTHING
-       RETURNING id, received_at AS "receivedAt", occurred_at AS "occurredAt"`,
+      INBOUND_INSERT,
       [
         rows.map((row) => row.id),
         rows.map((row) => row.sourceId),

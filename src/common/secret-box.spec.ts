@@ -79,4 +79,27 @@ describe(SecretBox.name, () => {
       expect(new SecretBox(SecretBox.developmentKey(url)).open(sealed)).toEqual(['tok']);
     });
   });
+
+  it('deciphers a sealed text once, and gives each caller its own copy', () => {
+    class CountingBox extends SecretBox {
+      deciphered = 0;
+      protected override decrypt(sealed: string): string {
+        this.deciphered++;
+        return super.decrypt(sealed);
+      }
+    }
+    const box = new CountingBox(key);
+    const sealed = box.seal([{ secret: 'whsec_a' }]);
+    const first = box.open<{ secret: string }[]>(sealed);
+    first[0].secret = 'changed by a caller';
+    expect(box.open(sealed)).toEqual([{ secret: 'whsec_a' }]);
+    expect(box.deciphered).toBe(1);
+  });
+
+  it('still opens every text once it has opened more than it keeps', () => {
+    const box = new SecretBox(key);
+    const sealed = Array.from({ length: 1500 }, (_, i) => box.seal({ n: i }));
+    sealed.forEach((text, i) => expect(box.open(text)).toEqual({ n: i }));
+    expect(box.open(sealed[0])).toEqual({ n: 0 });
+  });
 });

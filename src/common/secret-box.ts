@@ -1,10 +1,20 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 
+/** How many opened texts SecretBox keeps; past that it starts over (a hub has a few per source and destination). */
+const MAX_OPENED = 1024;
+
 /**
  * Encrypts secrets at rest with AES-256-GCM. The stored form is `v1:<iv>:<tag>:<ciphertext>` (base64 parts),
  * so a later key rotation can add `v2` without guessing.
  */
 export class SecretBox {
+  /**
+   * Sealed text → its plaintext, for the texts opened lately (issue 11: every delivery opens its destination's
+   * signing secrets and headers, and a decipher costs more than the rest of the signing). A sealed text never
+   * changes (each seal has its own IV), so an entry is never stale; a rotation seals a new text.
+   */
+  private readonly opened = new Map<string, string>();
+
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
   }
@@ -24,12 +34,22 @@ export class SecretBox {
   }
 
   open<T>(sealed: string): T {
+    let plain = this.opened.get(sealed);
+    if (plain === undefined) {
+      plain = this.decrypt(sealed);
+      if (this.opened.size >= MAX_OPENED) this.opened.clear();
+      this.opened.set(sealed, plain);
+    }
+    // Parsed on every call: each caller gets its own object.
+    return JSON.parse(plain) as T;
+  }
+
+  protected decrypt(sealed: string): string {
     const [version, iv, tag, ciphertext] = sealed.split(':');
     if (version !== 'v1') throw new Error(`unknown sealed-secret version ${version}`);
     // A fixed 16-byte tag length: otherwise GCM would accept a truncated tag and weaken tamper detection.
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'), { authTagLength: 16 });
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
-    const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]);
-    return JSON.parse(plain.toString('utf8')) as T;
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
   }
 }

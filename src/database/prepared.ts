@@ -6,7 +6,8 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
  * A hot-path statement (issue 11): one per event and step, run as a named prepared statement. `name` must be unique
  * to its text. Each one is exported where it lives, so `test/hot-statements.e2e-spec.ts` can check its plan.
  *
- * Rows are always found by primary key, whatever the statistics say. Two rules keep it so:
+ * Rows are found by primary key, whatever the statistics say (the one exception, INBOUND_PULL_WAITING, reads the
+ * oldest waiting events through the index of waiting rows, by design). Two rules keep it so:
  * - The hub's pool plans every execution afresh (`plan_cache_mode`, see hubPoolOptions). A generic plan is made
  *   once per connection, often while the tables are still nearly empty: it then scans the whole table on every
  *   call, for good, and a fresh install or a backlog is exactly when that hurts.

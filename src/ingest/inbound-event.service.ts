@@ -98,6 +98,28 @@ export const INBOUND_BEGIN_NORMALIZE = hotStatement(
                GROUP BY c.revision) AS latest`,
 );
 
+/**
+ * InboundEventService.pullWaiting: the oldest waiting events nobody has tried lately, claimed with their try
+ * counted. The one hot statement that reads the backlog on purpose: through inbound_event_pending, in arrival
+ * order, LIMIT $1, skipping rows another process holds.
+ */
+export const INBOUND_PULL_WAITING = hotStatement(
+  'inbound_pull_waiting',
+  `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
+   WHERE i.id IN (SELECT id FROM inbound_event
+                  WHERE status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+                    AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
+                  ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+     AND (i.status = 'received') IS TRUE
+   RETURNING ${FOR_NORMALIZE},
+             (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
+             (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
+                FROM canonical_event c
+               WHERE c.inbound_event_id = i.id
+                 AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
+               GROUP BY c.revision) AS latest`,
+);
+
 /** The mapping's view of an event's enrichment (`$enrichment` and the CloudEvent flag); undefined when none. */
 export function enrichmentOf(
   inbound: Pick<InboundForNormalize, 'enrichmentStatus' | 'enrichment' | 'enrichmentError'>,
@@ -225,13 +247,18 @@ export class InboundEventService {
   }
 
   private async beginNormalizeMany(ids: string[]): Promise<(NormalizeStart | null)[]> {
-    const rows = await preparedQuery<NormalizeStart>(
-      this.dataSource,
-      INBOUND_BEGIN_NORMALIZE,
-      [ids],
-    );
+    const rows = await preparedQuery<NormalizeStart>(this.dataSource, INBOUND_BEGIN_NORMALIZE, [ids]);
     // The same event twice in one batch (two jobs for one row): only the first counts as started.
     return firstCallGets(rows, ids).map((row) => row ?? null);
+  }
+
+  /**
+   * Issue 11: up to `limit` events waiting for normalisation that nobody has tried within `retrySeconds`, oldest
+   * first, each with this try counted (the same rows the reconciler would enqueue, minus its grace). A process with
+   * workers pulls its backlog this way, in batches, instead of through the normalize queue.
+   */
+  pullWaiting(limit: number, retrySeconds: number): Promise<NormalizeStart[]> {
+    return preparedQuery<NormalizeStart>(this.dataSource, INBOUND_PULL_WAITING, [limit, retrySeconds]);
   }
 
   async markFailed(id: string, reason: string): Promise<void> {

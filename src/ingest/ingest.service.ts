@@ -162,8 +162,9 @@ export class IngestService {
    * Store (committed before any 2xx), then normalise, or enqueue enrich first when the event is to be enriched (the
    * fetch runs after the ack, never before it); a duplicate starts nothing. Issue 11: when this process runs workers
    * and has room (NormalizeJob.claimInline), the event is stored with its first normalisation try already counted
-   * and is normalised here, with no trip through Redis and no normalise-start statement; otherwise it goes through
-   * the normalize queue.
+   * and is normalised here, with no trip through Redis and no normalise-start statement. A process with workers but
+   * no room leaves it in Postgres and pulls it with its backlog (NormalizeJob.noteBacklog); an api-only process
+   * hands it to the normalize queue.
    */
   private async accept(
     sourceId: string,
@@ -201,7 +202,7 @@ export class IngestService {
         connector,
         latest: null,
       });
-    } else await this.queue.normalize([stored.id]);
+    } else if (!this.queue.pullLocally()) await this.queue.normalize([stored.id]);
     return result;
   }
 
@@ -238,23 +239,19 @@ export class IngestService {
 
   /** One statement for a batch of new events; a row comes back for each one inserted (not a duplicate). */
   private async insertMany(rows: NewInbound[]): Promise<(Inserted | undefined)[]> {
-    const inserted = await preparedQuery<Inserted>(
-      this.dataSource,
-      INBOUND_INSERT,
-      [
-        rows.map((row) => row.id),
-        rows.map((row) => row.sourceId),
-        rows.map((row) => row.envelope.dedupKey),
-        rows.map((row) => row.envelope.eventType),
-        rows.map((row) => row.envelope.eventId ?? null),
-        rows.map((row) => row.envelope.occurredAt ?? null),
-        rows.map((row) => row.envelope.test),
-        rows.map((row) => row.headers),
-        rows.map((row) => row.rawBody),
-        rows.map((row) => (row.enrich ? 'pending' : null)),
-        rows.map((row) => (row.normalizing ? 1 : 0)),
-      ],
-    );
+    const inserted = await preparedQuery<Inserted>(this.dataSource, INBOUND_INSERT, [
+      rows.map((row) => row.id),
+      rows.map((row) => row.sourceId),
+      rows.map((row) => row.envelope.dedupKey),
+      rows.map((row) => row.envelope.eventType),
+      rows.map((row) => row.envelope.eventId ?? null),
+      rows.map((row) => row.envelope.occurredAt ?? null),
+      rows.map((row) => row.envelope.test),
+      rows.map((row) => row.headers),
+      rows.map((row) => row.rawBody),
+      rows.map((row) => (row.enrich ? 'pending' : null)),
+      rows.map((row) => (row.normalizing ? 1 : 0)),
+    ]);
     return firstCallGets(
       inserted,
       rows.map((row) => row.id),

@@ -24,4 +24,19 @@ describe(InFlight.name, () => {
     await drained;
     expect(done).toBe(true);
   });
+
+  it('waits too for runs a run starts while the drain waits', async () => {
+    const sut = new InFlight();
+    let second = false;
+    sut.add(
+      new Promise<void>((resolve) =>
+        setTimeout(() => {
+          sut.add(new Promise<void>((done) => setTimeout(() => ((second = true), done()), 20)));
+          resolve();
+        }, 10),
+      ),
+    );
+    await sut.drain();
+    expect(second).toBe(true);
+  });
 });

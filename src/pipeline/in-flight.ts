@@ -22,9 +22,9 @@ export class InFlight {
     this.running.add(tracked);
   }
 
-  /** Shutdown: closes, then waits for every run in flight, failed ones included. */
+  /** Shutdown: closes, then waits for every run in flight, failed ones included, and for any a run starts meanwhile. */
   async drain(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.running]);
+    while (this.running.size) await Promise.allSettled([...this.running]);
   }
 }

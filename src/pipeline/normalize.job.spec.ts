@@ -18,6 +18,7 @@ import { NormalizeJob } from './normalize.job';
 import {
   MAX_NORMALIZE_ATTEMPTS,
   NORMALIZE_MAX_WAITERS,
+  NORMALIZE_RETRY_SECONDS,
   NORMALIZE_WAIT_MS,
   NORMALIZE_WAITER_MAX_BYTES,
 } from './pipeline.constants';
@@ -60,6 +61,7 @@ describe(NormalizeJob.name, () => {
   });
   const inbound = mockOf<InboundEventService>({
     beginNormalize: jest.fn(),
+    pullWaiting: jest.fn(),
     markFailed: jest.fn(),
     markNormalized: jest.fn(),
   });
@@ -257,6 +259,70 @@ describe(NormalizeJob.name, () => {
       finishers[0]();
       await drain;
       expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('the backlog in Postgres (noteBacklog)', () => {
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const cap = testConfig().normalizeConcurrency;
+    const waiting = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({ ...inboundRow(), id: `in_b${from + i}` }));
+
+    it('pulls a batch as big as its budget, runs each with its try already counted, and stops at a short batch', async () => {
+      inbound.pullWaiting.mockResolvedValueOnce(waiting(0, cap)).mockResolvedValueOnce(waiting(cap, 1));
+      expect(sut.noteBacklog()).toBe(true);
+      await settle();
+      await sut.drainInline();
+      expect(inbound.pullWaiting).toHaveBeenNthCalledWith(1, cap, NORMALIZE_RETRY_SECONDS);
+      expect(inbound.pullWaiting).toHaveBeenCalledTimes(2);
+      expect(inbound.beginNormalize).not.toHaveBeenCalled();
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(cap + 1);
+      expect(queue.normalize).not.toHaveBeenCalled();
+    });
+
+    it('pulls again only once half its budget is free', async () => {
+      const finishers: (() => void)[] = [];
+      mappings.mapRawVersioned.mockImplementation(
+        () => new Promise((resolve) => finishers.push(() => resolve({ events: [event], version: 'file:abc' }))),
+      );
+      inbound.pullWaiting.mockResolvedValueOnce(waiting(0, cap)).mockResolvedValue([]);
+      sut.noteBacklog();
+      await settle();
+      expect(finishers).toHaveLength(cap);
+      for (let i = 0; i < cap / 2 - 1; i++) finishers[i]();
+      await settle();
+      expect(inbound.pullWaiting).toHaveBeenCalledTimes(1);
+      finishers[cap / 2 - 1]();
+      await settle();
+      expect(inbound.pullWaiting).toHaveBeenLastCalledWith(cap / 2, NORMALIZE_RETRY_SECONDS);
+      finishers.forEach((finish) => finish());
+      await sut.drainInline();
+    });
+
+    it('tries again a second later when Postgres cannot answer', async () => {
+      jest.useFakeTimers();
+      try {
+        inbound.pullWaiting.mockRejectedValueOnce(new Error('connect ECONNREFUSED')).mockResolvedValue([]);
+        sut.noteBacklog();
+        await jest.advanceTimersByTimeAsync(999);
+        expect(inbound.pullWaiting).toHaveBeenCalledTimes(1);
+        await jest.advanceTimersByTimeAsync(1);
+        expect(inbound.pullWaiting).toHaveBeenCalledTimes(2);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('pulls nothing once shutdown has begun, and shutdown waits for what it pulled', async () => {
+      let pulled!: (rows: NormalizeStart[]) => void;
+      inbound.pullWaiting.mockReturnValueOnce(new Promise((resolve) => (pulled = resolve)));
+      sut.noteBacklog();
+      const drain = sut.drainInline();
+      expect(sut.noteBacklog()).toBe(false);
+      pulled(waiting(0, 2));
+      await drain;
+      expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(2);
+      expect(inbound.pullWaiting).toHaveBeenCalledTimes(1);
     });
   });
 

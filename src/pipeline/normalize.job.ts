@@ -28,6 +28,7 @@ import { InFlight } from './in-flight';
 import {
   MAX_NORMALIZE_ATTEMPTS,
   NORMALIZE_MAX_WAITERS,
+  NORMALIZE_RETRY_SECONDS,
   NORMALIZE_WAIT_MS,
   NORMALIZE_WAITER_MAX_BYTES,
   QueueName,
@@ -36,6 +37,9 @@ import { LocalNormalize, NormalizeJobData, PipelineQueue } from './pipeline.queu
 import { PipelineWorkerHost } from './pipeline-worker-host';
 
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
+
+/** After a pull that failed (Postgres down), the next try. */
+const PULL_RETRY_MS = 1000;
 
 /**
  * inbound_event → canonical_event(s) → delivery rows, in one statement; then each delivery gets its first attempt
@@ -74,10 +78,70 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
   private readonly inline = new InFlight();
   /** Their slots: HUB_NORMALIZE_CONCURRENCY runs at once, in arrival order (one key, a fixed limit). */
   private readonly slots = new DestinationGate();
+  /** Pulls from the backlog in Postgres and the runs of what they return; their own HUB_NORMALIZE_CONCURRENCY. */
+  private readonly pulled = new InFlight();
+  /** Postgres may hold waiting events this process has not pulled yet. */
+  private backlog = false;
+  /** Pulled events running now (each within `pulled`). */
+  private pulledRuns = 0;
+  /** A pull statement in flight, or a retry of one that failed, scheduled. */
+  private pulling = false;
 
   onApplicationBootstrap(): void {
     this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
-    this.queue.normalizeLocally((bodyBytes) => this.claimInline(bodyBytes));
+    this.queue.normalizeLocally(
+      (bodyBytes) => this.claimInline(bodyBytes),
+      () => this.noteBacklog(),
+    );
+  }
+
+  /**
+   * Issue 11: Postgres holds events waiting for normalisation (one ingest could not hand over, or the reconciler
+   * found). This process pulls them in batches (InboundEventService.pullWaiting: one statement claims up to a batch
+   * and counts their tries) and runs them beside the ones ingest hands over, with a budget of its own, as the normalize
+   * queue's worker would: no trip through Redis and no normalise-start statement per event. It pulls again while
+   * half the budget is free, until a pull comes back short. False when this process is shutting down.
+   */
+  noteBacklog(): boolean {
+    if (this.pulled.closing) return false;
+    this.backlog = true;
+    this.pullBacklog();
+    return true;
+  }
+
+  private pullBacklog(): void {
+    const cap = this.config.normalizeConcurrency;
+    if (!this.backlog || this.pulling || this.pulled.closing || this.pulledRuns > cap / 2) return;
+    this.pulling = true;
+    this.pulled.add(this.pull(cap - this.pulledRuns));
+  }
+
+  private async pull(limit: number): Promise<void> {
+    let events: NormalizeStart[];
+    try {
+      events = await this.inbound.pullWaiting(limit, NORMALIZE_RETRY_SECONDS);
+    } catch (err) {
+      // Postgres down: try again in a while (the reconciler also notes the backlog again on its next pass).
+      this.logger.warn({ err: (err as Error).message }, 'could not pull waiting events; trying again');
+      setTimeout(() => {
+        this.pulling = false;
+        this.pullBacklog();
+      }, PULL_RETRY_MS).unref();
+      return;
+    }
+    this.pulling = false;
+    if (events.length < limit) this.backlog = false;
+    // Claimed, so run even when shutdown has begun: the drain waits for runs started while it waits.
+    for (const event of events) {
+      this.pulledRuns++;
+      this.pulled.add(
+        this.runOrQueue(event.id, event).finally(() => {
+          this.pulledRuns--;
+          this.pullBacklog();
+        }),
+      );
+    }
+    this.pullBacklog();
   }
 
   /**
@@ -114,9 +178,12 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     }
   }
 
-  /** Shutdown: claims no more events; waits for those claimed, waiting or running (waiters still get their slot). */
-  drainInline(): Promise<void> {
-    return this.inline.drain();
+  /**
+   * Shutdown: claims and pulls no more events; waits for those claimed, waiting or running (waiters still get their
+   * slot), and for the pulled ones running. What the backlog still holds waits in Postgres for the next start.
+   */
+  async drainInline(): Promise<void> {
+    await Promise.all([this.inline.drain(), this.pulled.drain()]);
   }
 
   /**

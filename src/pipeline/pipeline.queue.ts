@@ -70,6 +70,7 @@ export class PipelineQueue {
   private readonly queues = new Map<QueueName, Queue>();
 
   private localNormalize?: (bodyBytes: number) => LocalNormalize | undefined;
+  private localBacklog?: () => boolean;
 
   constructor(
     @Inject(HUB_CONFIG) config: HubConfig,
@@ -96,9 +97,13 @@ export class PipelineQueue {
     return this.queues.get(name)!;
   }
 
-  /** A worker process's NormalizeJob offers to normalise, in this process, events that ingest is about to store. */
-  normalizeLocally(claim: (bodyBytes: number) => LocalNormalize | undefined): void {
+  /**
+   * A worker process's NormalizeJob offers to normalise, in this process, events that ingest is about to store
+   * (`claim`), and to pull from Postgres those it had no room for (`noteBacklog`).
+   */
+  normalizeLocally(claim: (bodyBytes: number) => LocalNormalize | undefined, noteBacklog: () => boolean): void {
     this.localNormalize = claim;
+    this.localBacklog = noteBacklog;
   }
 
   /**
@@ -108,6 +113,14 @@ export class PipelineQueue {
    */
   claimNormalize(bodyBytes: number): LocalNormalize | undefined {
     return this.localNormalize?.(bodyBytes);
+  }
+
+  /**
+   * Issue 11: true when this process runs workers and will pull events waiting in Postgres itself (in batches, with
+   * no job per event); false in an api-only process (or one shutting down), where the normalize queue takes them.
+   */
+  pullLocally(): boolean {
+    return this.localBacklog?.() ?? false;
   }
 
   normalize(inboundEventIds: string[]): Promise<boolean> {

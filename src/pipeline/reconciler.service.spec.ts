@@ -12,11 +12,17 @@ describe(ReconcilerService.name, () => {
   let sut: ReconcilerService;
   const inbound = mockOf<InboundEventService>({ waiting: jest.fn(), enrichmentDue: jest.fn() });
   const deliveries = mockOf<DeliveryService>({ due: jest.fn() });
-  const queue = mockOf<PipelineQueue>({ normalize: jest.fn(), deliver: jest.fn(), enrich: jest.fn() });
+  const queue = mockOf<PipelineQueue>({
+    normalize: jest.fn(),
+    deliver: jest.fn(),
+    enrich: jest.fn(),
+    pullLocally: jest.fn(),
+  });
 
   beforeEach(async () => {
     jest.clearAllMocks();
     inbound.waiting.mockResolvedValue(['in_1', 'in_2']);
+    queue.pullLocally.mockReturnValue(false);
     inbound.enrichmentDue.mockResolvedValue([{ id: 'in_3', sourceId: 'src_1' }]);
     deliveries.due.mockResolvedValue([{ id: 'msg_1', destinationId: 'dst_1' }]);
     const moduleRef = await Test.createTestingModule({
@@ -51,5 +57,22 @@ describe(ReconcilerService.name, () => {
     queue.deliver.mockResolvedValue(false);
     queue.enrich.mockResolvedValue(false);
     await expect(sut.reconcile()).resolves.toEqual({ normalize: 0, deliver: 0, enrich: 0 });
+  });
+
+  it('leaves waiting events to the local NormalizeJob, which pulls them from Postgres (issue 11)', async () => {
+    queue.pullLocally.mockReturnValue(true);
+    queue.deliver.mockResolvedValue(true);
+    queue.enrich.mockResolvedValue(true);
+    await expect(sut.reconcile()).resolves.toEqual({ normalize: 2, deliver: 1, enrich: 1 });
+    expect(queue.normalize).not.toHaveBeenCalled();
+  });
+
+  it('does not wake the puller when nothing waits', async () => {
+    inbound.waiting.mockResolvedValue([]);
+    queue.normalize.mockResolvedValue(true);
+    queue.deliver.mockResolvedValue(true);
+    queue.enrich.mockResolvedValue(true);
+    await sut.reconcile();
+    expect(queue.pullLocally).not.toHaveBeenCalled();
   });
 });

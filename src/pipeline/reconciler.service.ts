@@ -13,7 +13,8 @@ const STUCK_PASSES = 3;
 
 /**
  * Postgres is the truth, Redis only schedules (DESIGN §1). At boot and every HUB_RECONCILE_INTERVAL seconds,
- * re-enqueue what Postgres says is owed: inbound events whose enrichment is due, events not yet normalised (and not tried lately), deliveries due,
+ * re-enqueue what Postgres says is owed: inbound events whose enrichment is due, events not yet normalised (and not
+ * tried lately: this process's NormalizeJob pulls those itself, issue 11), deliveries due,
  * and deliveries whose `sending` lease expired (a worker died mid-attempt). Job id = row id, so a job Redis still
  * has is left alone. Each list goes to Redis in one bulk call, so a pass during a Redis outage costs one timeout.
  */
@@ -65,11 +66,8 @@ export class ReconcilerService implements OnApplicationBootstrap {
     await this.clearHusks(QueueName.Enrich, toEnrich);
     const enriched = await this.queue.enrich(toEnrich);
     const waiting = await this.inbound.waiting(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, BATCH);
-    await this.clearHusks(
-      QueueName.Normalize,
-      waiting.map((id) => ({ id })),
-    );
-    const normalized = await this.queue.normalize(waiting);
+    // Issue 11: this process's NormalizeJob pulls them from Postgres itself, in batches; the queue only without it.
+    const normalized = waiting.length > 0 && this.queue.pullLocally() ? true : await this.enqueueNormalize(waiting);
     const due = await this.deliveries.due(RECONCILE_GRACE_SECONDS, BATCH);
     await this.clearHusks(QueueName.Deliver, due);
     const delivered = await this.queue.deliver(due);
@@ -78,6 +76,14 @@ export class ReconcilerService implements OnApplicationBootstrap {
       deliver: delivered ? due.length : 0,
       enrich: enriched ? toEnrich.length : 0,
     };
+  }
+
+  private async enqueueNormalize(waiting: string[]): Promise<boolean> {
+    await this.clearHusks(
+      QueueName.Normalize,
+      waiting.map((id) => ({ id })),
+    );
+    return this.queue.normalize(waiting);
   }
 
   /**

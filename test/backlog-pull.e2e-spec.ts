@@ -74,4 +74,14 @@ describe('the backlog is pulled from Postgres', () => {
     const subjects = sink.requests.map((request) => (JSON.parse(request.body) as { subject: string }).subject);
     expect(new Set(subjects).size).toBe(bodies.length);
   });
+
+  it('is for a process that also ingests: a worker-only one, behind api processes that enqueue every event, keeps to the queue', async () => {
+    expect(hub.app.get(PipelineQueue).pullLocally()).toBe(true);
+    const worker = await startHub({ HUB_ROLE: 'worker' });
+    try {
+      expect(worker.app.get(PipelineQueue).pullLocally()).toBe(false);
+    } finally {
+      await worker.close();
+    }
+  });
 });

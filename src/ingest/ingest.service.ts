@@ -162,8 +162,8 @@ export class IngestService {
    * Store (committed before any 2xx), then normalise, or enqueue enrich first when the event is to be enriched (the
    * fetch runs after the ack, never before it); a duplicate starts nothing. Issue 11: when this process runs workers
    * and has room (NormalizeJob.claimInline), the event is stored with its first normalisation try already counted
-   * and is normalised here, with no trip through Redis and no normalise-start statement. A process with workers but
-   * no room leaves it in Postgres and pulls it with its backlog (NormalizeJob.noteBacklog); an api-only process
+   * and is normalised here, with no trip through Redis and no normalise-start statement. Without room, a HUB_ROLE=all
+   * process leaves it in Postgres and pulls it with its backlog (NormalizeJob.noteBacklog); an api-only process
    * hands it to the normalize queue.
    */
   private async accept(

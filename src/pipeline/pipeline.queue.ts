@@ -101,7 +101,7 @@ export class PipelineQueue {
    * A worker process's NormalizeJob offers to normalise, in this process, events that ingest is about to store
    * (`claim`), and to pull from Postgres those it had no room for (`noteBacklog`).
    */
-  normalizeLocally(claim: (bodyBytes: number) => LocalNormalize | undefined, noteBacklog: () => boolean): void {
+  normalizeLocally(claim: (bodyBytes: number) => LocalNormalize | undefined, noteBacklog?: () => boolean): void {
     this.localNormalize = claim;
     this.localBacklog = noteBacklog;
   }
@@ -116,8 +116,8 @@ export class PipelineQueue {
   }
 
   /**
-   * Issue 11: true when this process runs workers and will pull events waiting in Postgres itself (in batches, with
-   * no job per event); false in an api-only process (or one shutting down), where the normalize queue takes them.
+   * Issue 11: true when this process ingests and runs workers (HUB_ROLE=all) and will pull events waiting in Postgres
+   * itself (in batches, with no job per event); false otherwise (or shutting down): the normalize queue takes them.
    */
   pullLocally(): boolean {
     return this.localBacklog?.() ?? false;

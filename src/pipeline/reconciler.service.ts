@@ -14,7 +14,7 @@ const STUCK_PASSES = 3;
 /**
  * Postgres is the truth, Redis only schedules (DESIGN §1). At boot and every HUB_RECONCILE_INTERVAL seconds,
  * re-enqueue what Postgres says is owed: inbound events whose enrichment is due, events not yet normalised (and not
- * tried lately: this process's NormalizeJob pulls those itself, issue 11), deliveries due,
+ * tried lately: with HUB_ROLE=all, this process's NormalizeJob pulls those itself, issue 11), deliveries due,
  * and deliveries whose `sending` lease expired (a worker died mid-attempt). Job id = row id, so a job Redis still
  * has is left alone. Each list goes to Redis in one bulk call, so a pass during a Redis outage costs one timeout.
  */
@@ -66,7 +66,7 @@ export class ReconcilerService implements OnApplicationBootstrap {
     await this.clearHusks(QueueName.Enrich, toEnrich);
     const enriched = await this.queue.enrich(toEnrich);
     const waiting = await this.inbound.waiting(RECONCILE_GRACE_SECONDS, NORMALIZE_RETRY_SECONDS, BATCH);
-    // Issue 11: this process's NormalizeJob pulls them from Postgres itself, in batches; the queue only without it.
+    // Issue 11: with HUB_ROLE=all, this process's NormalizeJob pulls them from Postgres itself, in batches.
     const normalized = waiting.length > 0 && this.queue.pullLocally() ? true : await this.enqueueNormalize(waiting);
     const due = await this.deliveries.due(RECONCILE_GRACE_SECONDS, BATCH);
     await this.clearHusks(QueueName.Deliver, due);

@@ -83,19 +83,22 @@ const FOR_NORMALIZE = `id, source_id AS "sourceId", vendor_event_type AS "vendor
   normalize_attempts AS "normalizeAttempts", enrichment_status AS "enrichmentStatus",
   enrichment::text AS "enrichment", enrichment_error AS "enrichmentError"`;
 
+/** What a normalisation starts from (NormalizeStart), for the statements that count a try on `inbound_event i`. */
+const NORMALIZE_START = `${FOR_NORMALIZE},
+  (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
+  (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
+     FROM canonical_event c
+    WHERE c.inbound_event_id = i.id
+      AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
+    GROUP BY c.revision) AS latest`;
+
 /** InboundEventService.beginNormalize, for a batch of events. */
 export const INBOUND_BEGIN_NORMALIZE = hotStatement(
   'inbound_begin_normalize',
   `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
    -- IS TRUE: found by key, never through inbound_event_pending (see HotStatement).
    WHERE id = ANY($1::text[]) AND (status = 'received') IS TRUE AND enrichment_status IS DISTINCT FROM 'pending'
-   RETURNING ${FOR_NORMALIZE},
-             (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
-             (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
-                FROM canonical_event c
-               WHERE c.inbound_event_id = i.id
-                 AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
-               GROUP BY c.revision) AS latest`,
+   RETURNING ${NORMALIZE_START}`,
 );
 
 /**
@@ -111,13 +114,7 @@ export const INBOUND_PULL_WAITING = hotStatement(
                     AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
                   ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED)
      AND (i.status = 'received') IS TRUE
-   RETURNING ${FOR_NORMALIZE},
-             (SELECT s.connector FROM source s WHERE s.id = i.source_id) AS connector,
-             (SELECT json_build_object('revision', c.revision, 'events', json_agg(c.event ORDER BY c.index))
-                FROM canonical_event c
-               WHERE c.inbound_event_id = i.id
-                 AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
-               GROUP BY c.revision) AS latest`,
+   RETURNING ${NORMALIZE_START}`,
 );
 
 /** The mapping's view of an event's enrichment (`$enrichment` and the CloudEvent flag); undefined when none. */

@@ -89,8 +89,8 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
 
   onApplicationBootstrap(): void {
     this.startWorker(QueueName.Normalize, this.config.normalizeConcurrency);
-    // The backlog pull is for a process that also ingests (HUB_ROLE=all): the events it has no room for, and those the
-    // reconciler finds, have no job. Behind a separate api process every event has one, and a worker pulling the
+    // The backlog pull is for a process that also ingests (HUB_ROLE=all): the events it has no room for, and those
+    // the reconciler finds, have no job. Behind a separate api process every event has one, and a worker pulling the
     // same events would normalise many of them twice, so a worker-only process keeps to the queue.
     this.queue.normalizeLocally(
       (bodyBytes) => this.claimInline(bodyBytes),
@@ -100,10 +100,10 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
 
   /**
    * Issue 11 (HUB_ROLE=all): Postgres holds events waiting for normalisation (one ingest could not hand over, or the
-   * reconciler found). This process pulls them in batches (InboundEventService.pullWaiting: one statement claims up to a batch
-   * and counts their tries) and runs them beside the ones ingest hands over, with a budget of its own, as the normalize
-   * queue's worker would: no trip through Redis and no normalise-start statement per event. It pulls again while
-   * half the budget is free, until a pull comes back short. False when this process is shutting down.
+   * reconciler found). This process pulls them in batches (InboundEventService.pullWaiting: one statement claims a
+   * batch and counts its tries) and runs them beside the ones ingest hands over, with a budget of its own, as the
+   * normalize queue's worker would: no trip through Redis and no normalise-start statement per event. It pulls again
+   * while half the budget is free, until a pull comes back short. False when this process is shutting down.
    */
   noteBacklog(): boolean {
     if (this.pulled.closing) return false;

@@ -1,7 +1,7 @@
 import { InboundEventService, NormalizeStart } from '../src/ingest/inbound-event.service';
 import { NORMALIZE_WAITER_MAX_BYTES } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
-import { startHub, TestHub, waitFor } from './helpers/hub';
+import { addSink, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { sample, svixHeaders, whsec } from './helpers/vendors';
 
@@ -26,11 +26,7 @@ describe('the backlog is pulled from Postgres', () => {
         .send({ name: 'AskElephant', connector: 'askelephant', secrets: [secret] })
         .expect(201)
     ).body.id;
-    await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['activity.*'] })
-      .expect(201);
+    await addSink(hub, sink.url, ['activity.*']);
   });
 
   afterAll(async () => {

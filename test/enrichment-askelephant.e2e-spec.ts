@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CloudEvent } from '../src/canonical/cloud-event';
 import { InboundEventService } from '../src/ingest/inbound-event.service';
 import { AskElephantApiFake } from './fakes/askelephant-api.fake';
-import { deleteQueueKeys, startHub, TestHub, waitFor } from './helpers/hub';
+import { addSink, deleteQueueKeys, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 import { sample, svixHeaders, whsec } from './helpers/vendors';
 
@@ -52,11 +52,7 @@ describe('enrichment e2e: AskElephant transcript timeline', () => {
       .expect(201);
     plainSourceId = plain.body.id;
     expect(plain.body.enrichment).toMatchObject({ configured: false });
-    await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['activity.*'] })
-      .expect(201);
+    await addSink(hub, sink.url, ['activity.*']);
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CloudEvent } from '../src/canonical/cloud-event';
 import { SalesAskApiFake } from './fakes/salesask-api.fake';
-import { postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
+import { addSink, postSalesAsk, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 
 type Analyzed = CloudEvent & {
@@ -38,11 +38,7 @@ describe('enrichment e2e: Sales Ask recording', () => {
     sourceId = source.body.id;
     expect(source.body.enrichment).toEqual({ configured: true, baseUrl: api.url, events: ['recording.processed'] });
     expect(JSON.stringify(source.body)).not.toContain(apiKey);
-    await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['activity.*'] })
-      .expect(201);
+    await addSink(hub, sink.url, ['activity.*']);
   });
 
   afterAll(async () => {

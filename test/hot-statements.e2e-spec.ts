@@ -6,7 +6,7 @@ import { HotStatement } from '../src/database/prepared';
 import { DELIVERY_CLAIM, DELIVERY_RECORD } from '../src/delivery/delivery.service';
 import { INBOUND_BEGIN_NORMALIZE, INBOUND_PULL_WAITING } from '../src/ingest/inbound-event.service';
 import { INBOUND_INSERT } from '../src/ingest/ingest.service';
-import { startHub, TestHub } from './helpers/hub';
+import { addSink, startHub, TestHub } from './helpers/hub';
 import { whsec } from './helpers/vendors';
 
 /** The tables a backlog grows in. A hot statement reaches their rows only through these indexes. */
@@ -200,12 +200,7 @@ describe('hot statements under a backlog', () => {
       .send({ name: 'AskElephant', connector: 'askelephant', secrets: [whsec()] })
       .expect(201);
     sourceId = source.body.id;
-    const destination = await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] })
-      .expect(201);
-    destinationId = destination.body.id;
+    destinationId = await addSink(hub, 'http://127.0.0.1:9/hook', ['*']);
     // The test decides when statistics are taken.
     for (const table of Object.keys(BY_KEY)) await hub.sql(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
     client = await ((hub.app.get(DataSource).driver as PostgresDriver).master as Pool).connect();

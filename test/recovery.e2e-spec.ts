@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { QueueName } from '../src/pipeline/pipeline.constants';
 import { PipelineQueue } from '../src/pipeline/pipeline.queue';
-import { deleteQueueKeys, postSalesAsk, REDIS_URL, startHub, TestHub, waitFor } from './helpers/hub';
+import { addSink, deleteQueueKeys, postSalesAsk, REDIS_URL, startHub, TestHub, waitFor } from './helpers/hub';
 import { Sink } from './helpers/sink';
 
 /**
@@ -20,11 +20,7 @@ describe('recovery e2e', () => {
     sink.fallback = { status: 200, delayMs: 150 };
     const source = await hub.api().post('/api/sources').send({ name: 'Sales Ask', connector: 'salesask' }).expect(201);
     sourceId = source.body.id;
-    await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: sink.url, eventTypes: ['*'] })
-      .expect(201);
+    await addSink(hub, sink.url, ['*']);
   });
 
   afterAll(async () => {

@@ -93,6 +93,16 @@ export async function startHub(env: Record<string, string> = {}): Promise<TestHu
   };
 }
 
+/** Creates a webhook destination named `sink` for `url` and answers its id (the API must answer 201). */
+export async function addSink(hub: TestHub, url: string, eventTypes: string[]): Promise<string> {
+  const created = await hub
+    .api()
+    .post('/api/destinations')
+    .send({ name: 'sink', type: 'webhook', url, eventTypes })
+    .expect(201);
+  return created.body.id as string;
+}
+
 /** POSTs a Sales Ask `recording.processed` to a url-token source (nothing to sign) and expects the 202. */
 export function postSalesAsk(hub: TestHub, sourceId: string, recordingId: string): request.Test {
   return hub

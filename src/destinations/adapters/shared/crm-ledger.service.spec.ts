@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { startHub, TestHub } from '../../../../test/helpers/hub';
+import { addSink, startHub, TestHub } from '../../../../test/helpers/hub';
 import { CrmLedgerService } from './crm-ledger.service';
 
 describe(CrmLedgerService.name, () => {
@@ -10,12 +10,7 @@ describe(CrmLedgerService.name, () => {
   beforeAll(async () => {
     hub = await startHub({ HUB_ROLE: 'api' });
     sut = new CrmLedgerService(hub.app.get(DataSource));
-    const destination = await hub
-      .api()
-      .post('/api/destinations')
-      .send({ name: 'sink', type: 'webhook', url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] })
-      .expect(201);
-    destinationId = destination.body.id;
+    destinationId = await addSink(hub, 'http://127.0.0.1:9/hook', ['*']);
   });
 
   afterAll(() => hub.close());

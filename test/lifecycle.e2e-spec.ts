@@ -147,6 +147,8 @@ describe('closing while BullMQ is still connecting', () => {
   afterEach(async () => {
     process.off('unhandledRejection', record);
     await proxy.close();
+    // The queues wrote their meta keys to the real Redis through the proxy.
+    await deleteQueueKeys(`sbtest_setup_${process.pid}`);
   });
 
   it('shutdown lets a worker finish connecting before it closes the worker', async () => {

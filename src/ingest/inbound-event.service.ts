@@ -92,6 +92,13 @@ const NORMALIZE_START = `${FOR_NORMALIZE},
       AND c.revision = (SELECT max(revision) FROM canonical_event WHERE inbound_event_id = i.id)
     GROUP BY c.revision) AS latest`;
 
+/**
+ * Waiting for normalisation and not tried for `$2` seconds (a try that recent has its retry scheduled): the rows the
+ * reconciler's waiting() lists and the backlog pull claims. The statements that use it bind the seconds as $2.
+ */
+const WAITING_UNTRIED = `status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
+  AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))`;
+
 /** InboundEventService.beginNormalize, for a batch of events. */
 export const INBOUND_BEGIN_NORMALIZE = hotStatement(
   'inbound_begin_normalize',
@@ -109,9 +116,7 @@ export const INBOUND_BEGIN_NORMALIZE = hotStatement(
 export const INBOUND_PULL_WAITING = hotStatement(
   'inbound_pull_waiting',
   `UPDATE inbound_event i SET normalize_attempts = normalize_attempts + 1, last_attempt_at = now()
-   WHERE i.id IN (SELECT id FROM inbound_event
-                  WHERE status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
-                    AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
+   WHERE i.id IN (SELECT id FROM inbound_event WHERE ${WAITING_UNTRIED}
                   ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED)
      AND (i.status = 'received') IS TRUE
    RETURNING ${NORMALIZE_START}`,
@@ -251,8 +256,8 @@ export class InboundEventService {
 
   /**
    * Issue 11: up to `limit` events waiting for normalisation that nobody has tried within `retrySeconds`, oldest
-   * first, each with this try counted (the same rows the reconciler would enqueue, minus its grace). A process with
-   * workers pulls its backlog this way, in batches, instead of through the normalize queue.
+   * first, each with this try counted (the same rows the reconciler lists, minus its grace). A HUB_ROLE=all process
+   * pulls its backlog this way, in batches, instead of through the normalize queue.
    */
   pullWaiting(limit: number, retrySeconds: number): Promise<NormalizeStart[]> {
     return preparedQuery<NormalizeStart>(this.dataSource, INBOUND_PULL_WAITING, [limit, retrySeconds]);
@@ -280,9 +285,7 @@ export class InboundEventService {
   async waiting(graceSeconds: number, retrySeconds: number, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM inbound_event
-       WHERE status = 'received' AND enrichment_status IS DISTINCT FROM 'pending'
-         AND received_at < now() - make_interval(secs => $1)
-         AND (last_attempt_at IS NULL OR last_attempt_at < now() - make_interval(secs => $2))
+       WHERE ${WAITING_UNTRIED} AND received_at < now() - make_interval(secs => $1)
        ORDER BY received_at LIMIT $3`,
       [graceSeconds, retrySeconds, limit],
     );

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { ROOT_LOGGER } from './common/logger';
 import { withTimeout } from './common/with-timeout';
+import { HotPool } from './database/prepared';
 import { MappingService } from './mappings/mapping.service';
 import { DeliverJob } from './pipeline/deliver.job';
 import { EnrichJob } from './pipeline/enrich.job';
@@ -31,6 +32,7 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
     private readonly queue: PipelineQueue,
     private readonly mappings: MappingService,
     private readonly dataSource: DataSource,
+    private readonly hotPool: HotPool,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     @Optional() private readonly normalizeJob?: NormalizeJob,
     @Optional() private readonly deliverJob?: DeliverJob,
@@ -78,8 +80,8 @@ export class LifecycleService implements BeforeApplicationShutdown, OnApplicatio
   async onApplicationShutdown(): Promise<void> {
     await this.mappings.close();
     await this.queue.close();
+    await this.hotPool.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     this.logger.info('shutdown complete');
   }
 }
-

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { CANONICAL_INSERT_FIRST_OUTPUTS } from '../src/canonical/canonical-event.service';
-import { HotStatement } from '../src/database/prepared';
+import { HotPool, HotStatement } from '../src/database/prepared';
 import { DELIVERY_CLAIM, DELIVERY_RECORD } from '../src/delivery/delivery.service';
 import { INBOUND_BEGIN_NORMALIZE, INBOUND_PULL_WAITING } from '../src/ingest/inbound-event.service';
 import { INBOUND_INSERT } from '../src/ingest/ingest.service';
@@ -122,8 +122,9 @@ function offKey(plan: Record<string, unknown>): string[] {
 
 /**
  * Issue 11: a vendor's backlog must not slow each event down. Every hot statement finds its rows by key, whatever
- * Postgres' statistics say: never analyzed (a fresh install), or analyzed while nothing was waiting (a quiet night,
- * then a burst). Without that, a statement planned on small tables reads the whole backlog on every call.
+ * Postgres' statistics say when a connection plans it (once, on the HotPool): never analyzed (a fresh install),
+ * analyzed while nothing was waiting (a quiet night, then a burst), or analyzed while the tables were tiny. Without
+ * that, a statement planned on small tables reads the whole backlog on every call.
  */
 describe('hot statements under a backlog', () => {
   let hub: TestHub;
@@ -203,7 +204,7 @@ describe('hot statements under a backlog', () => {
     destinationId = await addSink(hub, 'http://127.0.0.1:9/hook', ['*']);
     // The test decides when statistics are taken.
     for (const table of Object.keys(BY_KEY)) await hub.sql(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
-    client = await ((hub.app.get(DataSource).driver as PostgresDriver).master as Pool).connect();
+    client = await hub.app.get(HotPool).pool.connect();
   });
 
   afterEach(async () => {
@@ -211,8 +212,13 @@ describe('hot statements under a backlog', () => {
     await hub?.close();
   });
 
-  it('plans every execution on the hub pool', async () => {
-    expect((await client.query('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_custom_plan' }]);
+  it('plans once per connection and never a sequential scan on the hot pool only', async () => {
+    const settings = (c: Pick<PoolClient, 'query'>) =>
+      c.query(`SELECT current_setting('plan_cache_mode') AS plans, current_setting('enable_seqscan') AS seqscan`);
+    expect((await settings(client)).rows).toEqual([{ plans: 'force_generic_plan', seqscan: 'off' }]);
+    // TypeORM's pool (the API, the reconciler, retention) plans as Postgres would.
+    const typeorm = (hub.app.get(DataSource).driver as PostgresDriver).master as Pool;
+    expect((await settings(typeorm)).rows).toEqual([{ plans: 'auto', seqscan: 'on' }]);
   });
 
   it('finds rows by key in tables never analyzed', async () => {
@@ -224,6 +230,22 @@ describe('hot statements under a backlog', () => {
   it('finds rows by key when statistics were taken while nothing waited', async () => {
     await backlog({ inbound: 'normalized', delivery: 'succeeded' }, 10_001);
     await hub.sql(`ANALYZE inbound_event, canonical_event, delivery`);
+    await prepareBeforeTheBacklog();
+    await backlog({ inbound: 'received', delivery: 'pending' }, 1);
+    await expectKeyedPlans();
+  });
+
+  it('finds rows by key when statistics were taken while the tables were tiny', async () => {
+    await backlog({ inbound: 'normalized', delivery: 'succeeded' }, 10_001);
+    // Five rows left, on one page each: a sequential scan is what Postgres would plan for them.
+    for (const table of ['delivery', 'canonical_event', 'inbound_event']) {
+      await hub.sql(`DELETE FROM ${table} WHERE substring(id FROM '[0-9]+$')::int > 10005`);
+    }
+    await hub.sql(`VACUUM ANALYZE inbound_event, canonical_event, delivery`);
+    const pages = await hub.sql<{ relpages: number }>(
+      `SELECT relpages FROM pg_class WHERE relname IN ('inbound_event', 'canonical_event', 'delivery')`,
+    );
+    expect(pages.map((row) => row.relpages)).toEqual([1, 1, 1]);
     await prepareBeforeTheBacklog();
     await backlog({ inbound: 'received', delivery: 'pending' }, 1);
     await expectKeyedPlans();

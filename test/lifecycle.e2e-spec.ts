@@ -4,6 +4,7 @@ import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { createWorkerContext } from '../src/bootstrap';
 import { HubConfig } from '../src/config/hub-config';
+import { HotPool } from '../src/database/prepared';
 import { LifecycleService } from '../src/lifecycle.service';
 import { MappingService } from '../src/mappings/mapping.service';
 import { NormalizeJob } from '../src/pipeline/normalize.job';
@@ -167,6 +168,7 @@ describe('closing while BullMQ is still connecting', () => {
       queue,
       { close: async () => undefined } as unknown as MappingService,
       { isInitialized: false } as DataSource,
+      { close: async () => undefined } as unknown as HotPool,
       silent,
       { worker, drainInline: async () => undefined } as unknown as NormalizeJob,
     );

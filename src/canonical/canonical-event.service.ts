@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Coalescer } from '../database/coalescer';
-import { hotStatement, preparedQuery } from '../database/prepared';
+import { HotPool, hotStatement } from '../database/prepared';
 import type { PlannedDelivery } from '../routing/routing.service';
 import { CloudEvent } from './cloud-event';
 
@@ -57,7 +57,10 @@ export const CANONICAL_INSERT_FIRST_OUTPUTS = hotStatement(
 export class CanonicalEventService {
   private readonly firstOutputs = new Coalescer((outputs: FirstOutput[]) => this.insertFirstOutputs(outputs));
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hot: HotPool,
+  ) {}
 
   /** Inside the normalize transaction. Ids are derived, so a second run inserts nothing. */
   async insert(
@@ -109,24 +112,20 @@ export class CanonicalEventService {
    * call for its canonical event: the same event normalised twice in one batch creates its deliveries once.
    */
   private async insertFirstOutputs(outputs: FirstOutput[]): Promise<CreatedDelivery[][]> {
-    const rows = await preparedQuery<CreatedDelivery>(
-      this.dataSource,
-      CANONICAL_INSERT_FIRST_OUTPUTS,
-      [
-        JSON.stringify(
-          outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>
-            events.map((event, index) => ({ inbound: inboundEventId, index, version: mappingVersion, event })),
-          ),
+    const rows = await this.hot.query<CreatedDelivery>(CANONICAL_INSERT_FIRST_OUTPUTS, [
+      JSON.stringify(
+        outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>
+          events.map((event, index) => ({ inbound: inboundEventId, index, version: mappingVersion, event })),
         ),
-        JSON.stringify(
-          outputs.flatMap(({ deliveries, claim }) => {
-            const claimed = new Set(claim.ids);
-            return deliveries.map((d) => ({ ...d, lease: claimed.has(d.id) ? claim.leaseSeconds : null }));
-          }),
-        ),
-        outputs.map((output) => output.inboundEventId),
-      ],
-    );
+      ),
+      JSON.stringify(
+        outputs.flatMap(({ deliveries, claim }) => {
+          const claimed = new Set(claim.ids);
+          return deliveries.map((d) => ({ ...d, lease: claimed.has(d.id) ? claim.leaseSeconds : null }));
+        }),
+      ),
+      outputs.map((output) => output.inboundEventId),
+    ]);
     const byEvent = new Map<string, CreatedDelivery[]>();
     for (const row of rows) byEvent.set(row.canonicalEventId, [...(byEvent.get(row.canonicalEventId) ?? []), row]);
     return outputs.map(({ events }) =>

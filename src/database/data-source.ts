@@ -20,7 +20,6 @@ import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-Iss
 import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
 import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
-import { hubPoolOptions } from './prepared';
 
 export const ENTITIES = [
   SourceEntity,
@@ -57,7 +56,8 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: MIGRATIONS,
     migrationsRun: false,
     synchronize: false,
-    extra: { max: 20, connectionTimeoutMillis: 5000, options: hubPoolOptions(databaseUrl) },
+    // 12 here and 8 in the HotPool (database/prepared.ts): the 20 connections a process had before it.
+    extra: { max: 12, connectionTimeoutMillis: 5000 },
   };
 }
 

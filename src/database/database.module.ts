@@ -4,6 +4,7 @@ import { DataSource, ObjectLiteral, Repository } from 'typeorm';
 import { ROOT_LOGGER } from '../common/logger';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { dataSourceOptions, ENTITIES, ensureDatabase, runMigrations } from './data-source';
+import { HotPool } from './prepared';
 
 const repositoryToken = (entity: { name: string }) => `Repository<${entity.name}>`;
 
@@ -34,7 +35,7 @@ const repositoryProviders: Provider[] = ENTITIES.map((entity) => ({
 
 @Global()
 @Module({
-  providers: [dataSourceProvider, ...repositoryProviders],
-  exports: [dataSourceProvider, ...repositoryProviders],
+  providers: [dataSourceProvider, HotPool, ...repositoryProviders],
+  exports: [dataSourceProvider, HotPool, ...repositoryProviders],
 })
 export class DatabaseModule {}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { hotStatement, preparedQuery } from '../database/prepared';
+import { HotPool, hotStatement } from '../database/prepared';
 import { AttemptOutcome } from './delivery-attempt.entity';
 import { DeliveryStatus } from './delivery.entity';
 
@@ -86,7 +86,10 @@ export class DeliveryService {
     this.recordMany(inputs),
   );
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hot: HotPool,
+  ) {}
 
   /**
    * Claims a delivery for one attempt: status `sending` with a lease, or `gone` when there is nothing to do. One
@@ -101,11 +104,9 @@ export class DeliveryService {
   private async claimMany(inputs: { id: string; leaseSeconds: number }[]): Promise<Claim[]> {
     // The same delivery twice in one batch (two jobs for one row): only the first may have it.
     const unique = [...new Map(inputs.map((input) => [input.id, input])).values()];
-    const rows = await preparedQuery<ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null }>(
-      this.dataSource,
-      DELIVERY_CLAIM,
-      [unique.map((input) => input.id), unique.map((input) => input.leaseSeconds)],
-    );
+    const rows = await this.hot.query<
+      ClaimedDelivery & { event: CloudEvent | null; destinationActive: boolean | null }
+    >(DELIVERY_CLAIM, [unique.map((input) => input.id), unique.map((input) => input.leaseSeconds)]);
     return firstCallGets(
       rows,
       inputs.map(({ id }) => id),
@@ -137,21 +138,17 @@ export class DeliveryService {
     const column = <T>(pick: (input: { delivery: ClaimedDelivery; attempt: AttemptRecord }) => T) => inputs.map(pick);
     // One statement, so one round trip and one commit (issue 11): an attempt row is written only where the fenced
     // UPDATE matched (the lease's attempt number), and both commit together.
-    const rows = await preparedQuery<{ id: string; attempts: number }>(
-      this.dataSource,
-      DELIVERY_RECORD,
-      [
-        column(({ delivery }) => delivery.id),
-        column(({ attempt }) => (attempt.outcome === 'retry' ? 'retrying' : attempt.outcome)),
-        column(({ attempt }) => attempt.nextAttemptAt ?? null),
-        column(({ attempt }) => attempt.error),
-        column(({ delivery }) => delivery.attempts),
-        column(({ attempt }) => attempt.statusCode ?? null),
-        column(({ attempt }) => Math.round(attempt.durationMs)),
-        column(({ attempt }) => attempt.responseBody ?? null),
-        column(({ attempt }) => attempt.outcome),
-      ],
-    );
+    const rows = await this.hot.query<{ id: string; attempts: number }>(DELIVERY_RECORD, [
+      column(({ delivery }) => delivery.id),
+      column(({ attempt }) => (attempt.outcome === 'retry' ? 'retrying' : attempt.outcome)),
+      column(({ attempt }) => attempt.nextAttemptAt ?? null),
+      column(({ attempt }) => attempt.error),
+      column(({ delivery }) => delivery.attempts),
+      column(({ attempt }) => attempt.statusCode ?? null),
+      column(({ attempt }) => Math.round(attempt.durationMs)),
+      column(({ attempt }) => attempt.responseBody ?? null),
+      column(({ attempt }) => attempt.outcome),
+    ]);
     const moved = new Set(rows.map((row) => `${row.id}/${row.attempts}`));
     return inputs.map(({ delivery }) => moved.has(`${delivery.id}/${delivery.attempts}`));
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { hotStatement, preparedQuery } from '../database/prepared';
+import { HotPool, hotStatement } from '../database/prepared';
 import type { MappingEnrichment } from '../mappings/mapping.worker';
 import type { EnrichmentStatus } from './inbound-event.entity';
 
@@ -181,7 +181,10 @@ export type EnrichmentResult =
 export class InboundEventService {
   private readonly normalizeStarts = new Coalescer((ids: string[]) => this.beginNormalizeMany(ids));
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hot: HotPool,
+  ) {}
 
   /**
    * One page of the inbound log, newest first (received_at, then id: a stable order for keyset paging). `after`
@@ -249,7 +252,7 @@ export class InboundEventService {
   }
 
   private async beginNormalizeMany(ids: string[]): Promise<(NormalizeStart | null)[]> {
-    const rows = await preparedQuery<NormalizeStart>(this.dataSource, INBOUND_BEGIN_NORMALIZE, [ids]);
+    const rows = await this.hot.query<NormalizeStart>(INBOUND_BEGIN_NORMALIZE, [ids]);
     // The same event twice in one batch (two jobs for one row): only the first counts as started.
     return firstCallGets(rows, ids).map((row) => row ?? null);
   }
@@ -260,7 +263,7 @@ export class InboundEventService {
    * pulls its backlog this way, in batches, instead of through the normalize queue.
    */
   pullWaiting(limit: number, retrySeconds: number): Promise<NormalizeStart[]> {
-    return preparedQuery<NormalizeStart>(this.dataSource, INBOUND_PULL_WAITING, [limit, retrySeconds]);
+    return this.hot.query<NormalizeStart>(INBOUND_PULL_WAITING, [limit, retrySeconds]);
   }
 
   async markFailed(id: string, reason: string): Promise<void> {

@@ -6,7 +6,7 @@ import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
 import { sourceFingerprint } from '../common/source-fingerprint';
 import { Coalescer, firstCallGets } from '../database/coalescer';
-import { hotStatement, preparedQuery } from '../database/prepared';
+import { HotPool, hotStatement } from '../database/prepared';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
 import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
@@ -58,6 +58,7 @@ export class IngestService {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly hot: HotPool,
     private readonly connectors: ConnectorRegistry,
     private readonly queue: PipelineQueue,
     private readonly metrics: MetricsService,
@@ -239,7 +240,7 @@ export class IngestService {
 
   /** One statement for a batch of new events; a row comes back for each one inserted (not a duplicate). */
   private async insertMany(rows: NewInbound[]): Promise<(Inserted | undefined)[]> {
-    const inserted = await preparedQuery<Inserted>(this.dataSource, INBOUND_INSERT, [
+    const inserted = await this.hot.query<Inserted>(INBOUND_INSERT, [
       rows.map((row) => row.id),
       rows.map((row) => row.sourceId),
       rows.map((row) => row.envelope.dedupKey),

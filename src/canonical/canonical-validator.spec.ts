@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { SUBJECT_MAX_LENGTH, validateCloudEvent } from './canonical-validator';
+import fc from 'fast-check';
+import { cloudEvent, expectedEvents } from '../../test/helpers/canonical-events';
+import { conforms, describeProblems, SUBJECT_MAX_LENGTH, validateCloudEvent } from './canonical-validator';
 import { CloudEvent } from './cloud-event';
 
 function activityCompleted(data: Record<string, unknown> = {}, envelope: Partial<CloudEvent> = {}): CloudEvent {
@@ -169,5 +171,107 @@ describe(validateCloudEvent.name, () => {
         'data.transcript.segments.0.at: at must be a valid ISO 8601 date string',
       ]);
     });
+  });
+});
+
+/**
+ * Issue 11: validateCloudEvent answers a valid event from compiled validators (conforms) and asks class-validator
+ * only about the rest. The compiled way must never pass an event class-validator refuses, and should take every
+ * event the shipped mappings make.
+ */
+describe(conforms.name, () => {
+  const valid: CloudEvent[] = [
+    ...expectedEvents().map(({ type, data }) => cloudEvent(type, data)),
+    activityCompleted({ changes: { description: null } }, { vendoreventid: 'v1', enrichment: 'enriched' }),
+  ];
+
+  it('takes every event the mapping cases expect', () => {
+    expect(valid.length).toBeGreaterThan(30);
+    expect(valid.filter((event) => !conforms(event)).map((event) => describeProblems(event))).toEqual([]);
+  });
+
+  it.each<[string, CloudEvent]>([
+    ['a null', activityCompleted({ title: null })],
+    [
+      'an astral subject past the limit in UTF-16 units',
+      activityCompleted({}, { subject: `activity:x:${'😀'.repeat(300)}` }),
+    ],
+    ['a subject without its vendor id', activityCompleted({}, { subject: 'activity:telephony:null' })],
+    ['a date that does not exist', activityCompleted({ startedAt: '2024-02-30T10:00:00Z' })],
+    ['an email class-validator refuses', activityCompleted({ participants: [{ role: 'agent', email: 'ana@' }] })],
+    ['an infinite duration', activityCompleted({ durationSeconds: Infinity })],
+    ['an undeclared field', activityCompleted({ colour: 'red' })],
+  ])('leaves %s to class-validator', (_why, event) => {
+    expect(conforms(event)).toBe(false);
+  });
+
+  /** Any JSON-ish value, including the ones the rules turn on. */
+  const anyValue = fc.oneof(
+    fc.jsonValue(),
+    fc.constantFrom(
+      null,
+      undefined,
+      '',
+      '  ',
+      'null',
+      NaN,
+      Infinity,
+      -1,
+      1.5,
+      0,
+      '2024-05-01',
+      '2024-05-01T10:00:00Z',
+      '2024-05-01t10:00:00z',
+      '2024-02-30T10:00:00Z',
+      '2024-05-01T10:00:00.123+02:00',
+      'ana@example.com',
+      'ana@',
+      '😀',
+      'call',
+      'agent',
+      [],
+      {},
+      [{}],
+    ),
+  );
+
+  /** Every path in an event: each object key and array index, with the container that holds it. */
+  const paths = (value: unknown, at: (string | number)[] = []): (string | number)[][] => {
+    if (!value || typeof value !== 'object') return [];
+    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    return keys.flatMap((key) => [[...at, key], ...paths((value as Record<string, unknown>)[key], [...at, key])]);
+  };
+
+  const mutated = (event: CloudEvent, edits: { pick: number; action: number; value: unknown; key: string }[]) => {
+    const copy = structuredClone(event) as unknown as Record<string, unknown>;
+    for (const edit of edits) {
+      const all = paths(copy);
+      const path = all[edit.pick % all.length];
+      let holder = copy as Record<string | number, unknown>;
+      for (const step of path.slice(0, -1)) holder = holder[step] as Record<string | number, unknown>;
+      const last = path[path.length - 1];
+      if (edit.action === 0) delete holder[last];
+      else if (edit.action === 1) holder[last] = edit.value;
+      else if (holder[last] && typeof holder[last] === 'object' && !Array.isArray(holder[last])) {
+        (holder[last] as Record<string, unknown>)[edit.key] = edit.value;
+      } else holder[last] = edit.value;
+    }
+    return copy as unknown as CloudEvent;
+  };
+
+  it('never passes an event class-validator refuses', () => {
+    const edit = fc.record({
+      pick: fc.nat(),
+      action: fc.integer({ min: 0, max: 2 }),
+      value: anyValue,
+      key: fc.constantFrom('extra', 'id', 'email', 'startedAt', 'changes', 'role'),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...valid), fc.array(edit, { minLength: 1, maxLength: 3 }), (event, edits) => {
+        const candidate = mutated(event, edits);
+        if (conforms(candidate)) expect(describeProblems(candidate)).toEqual([]);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

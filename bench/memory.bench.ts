@@ -10,6 +10,23 @@ import { askElephantToSink, countingSink, HubProcesses, rssMib, sleep } from './
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 70);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 
+/** The main thread's V8 heap and off-heap memory, from the hub's own /metrics (prom-client's default metrics). */
+async function heapOfMainThread(base: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const mib = (name: string, label = '') => {
+      const line = text.split('\n').find((l) => l.startsWith(`switchboard_${name}${label}`));
+      return line ? (Number(line.split(' ').pop()) / 2 ** 20).toFixed(0) : '?';
+    };
+    return (
+      `main thread: heap ${mib('nodejs_heap_size_used_bytes')}/${mib('nodejs_heap_size_total_bytes')} MiB, ` +
+      `external ${mib('nodejs_external_memory_bytes')} MiB`
+    );
+  } catch {
+    return '';
+  }
+}
+
 async function main() {
   const sink = await countingSink();
   const hub = await HubProcesses.create();
@@ -22,7 +39,11 @@ async function main() {
     const timer = setInterval(() => {
       const at = Math.round((Date.now() - t0) / 1000);
       samples.push({ at, rss: rssMib([proc.pid!]) });
-      console.log(`  ${String(at).padStart(3)} s  RSS ${rssMib([proc.pid!]).toFixed(1)} MiB  delivered ${sink.received()}`);
+      void heapOfMainThread(hub.base).then((heap) =>
+        console.log(
+          `  ${String(at).padStart(3)} s  RSS ${rssMib([proc.pid!]).toFixed(1)} MiB  delivered ${sink.received()}  ${heap}`,
+        ),
+      );
     }, 10_000);
     const load = await closedLoop(hub.base, CONNECTIONS, SECONDS, next);
     clearInterval(timer);

@@ -23,13 +23,13 @@ export const SUBJECT_MAX_LENGTH = 512;
 
 const SUBJECT = new RegExp(`^(${SUBJECT_ENTITIES.join('|')}):[a-z0-9_-]+:(.*)$`, 's');
 
+const vendorId = (value: unknown) => (typeof value === 'string' ? SUBJECT.exec(value)?.[2] : undefined);
+
 /**
  * `<entity>:<connector>:<vendor id>` (DESIGN §4). A subject's vendor id is never empty: `activity:telephony:` (or the
  * `null`/`undefined` a mapping makes of a missing id) would merge unrelated events under one broken subject, so it
  * is refused with a reason that says the id is missing rather than that the format is wrong.
  */
-const vendorId = (value: unknown) => (typeof value === 'string' ? SUBJECT.exec(value)?.[2] : undefined);
-
 function isSubject(value: unknown): boolean {
   const id = vendorId(value);
   return id !== undefined && !!id.trim() && id !== 'null' && id !== 'undefined';

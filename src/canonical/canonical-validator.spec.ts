@@ -254,11 +254,14 @@ describe(conforms.name, () => {
       let holder = copy as Record<string | number, unknown>;
       for (const step of path.slice(0, -1)) holder = holder[step] as Record<string | number, unknown>;
       const last = path[path.length - 1];
+      // A copy each time: fast-check hands the same value to several edits and runs, and an edit that later adds a
+      // key inside it must not change (or close a cycle through) the generator's own object.
+      const value = structuredClone(edit.value);
       if (edit.action === 0) delete holder[last];
-      else if (edit.action === 1) holder[last] = edit.value;
+      else if (edit.action === 1) holder[last] = value;
       else if (holder[last] && typeof holder[last] === 'object' && !Array.isArray(holder[last])) {
-        (holder[last] as Record<string, unknown>)[edit.key] = edit.value;
-      } else holder[last] = edit.value;
+        (holder[last] as Record<string, unknown>)[edit.key] = value;
+      } else holder[last] = value;
     }
     return copy as unknown as CloudEvent;
   };

@@ -83,7 +83,7 @@ export function validateCloudEvent(event: CloudEvent): string[] {
 
 /** The reasons class-validator gives, which name each field and what is wrong with it. */
 export function describeProblems(event: CloudEvent): string[] {
-  const problems = [...findNulls(event, '')];
+  const problems = [...nullPaths(event, '')].map((path) => `${path}: is null; omit unknown fields instead`);
   problems.push(...flattenErrors(validateSync(plainToInstance(CloudEventShape, event)), ''));
   const entity = entityClassFor(event.type);
   if (entity && event.data && typeof event.data === 'object') {
@@ -170,36 +170,26 @@ function dataValidator(type: CanonicalType): ValidateFunction | undefined {
 export function conforms(event: CloudEvent): boolean {
   envelope ??= ajv.compile(ENVELOPE);
   if (!envelope(event) || !isSubject(event.subject) || event.subject.length > SUBJECT_MAX_LENGTH) return false;
-  if (hasNull(event, '')) return false;
+  if (!nullPaths(event, '').next().done) return false;
   // The envelope validator has checked that the type is canonical.
   const data = dataValidator(event.type as CanonicalType);
   if (data && !data(event.data)) return false;
   return event.type !== 'activity.transcript_segment' || oneSegment(event.data).length === 0;
 }
 
-/** findNulls' question without collecting the answer. */
-function hasNull(value: unknown, path: string): boolean {
-  if (path === 'data.changes') return false;
-  if (value === null) return true;
-  if (Array.isArray(value)) return value.some((item) => hasNull(item, `${path}[]`));
-  if (typeof value === 'object' && value !== undefined) {
+/**
+ * DESIGN §4: unknown values are absent, never null. The paths of the nulls in a value, lazily: describeProblems lists
+ * them all, conforms stops at the first.
+ */
+function* nullPaths(value: unknown, path: string): Generator<string> {
+  // A previous value may really have been null (`changes: {description: null}`): that is information, not absence.
+  if (path === 'data.changes') return;
+  if (value === null) yield path || '(root)';
+  else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) yield* nullPaths(item, `${path}[${i}]`);
+  } else if (typeof value === 'object' && value !== undefined) {
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-      if (hasNull(item, path ? `${path}.${key}` : key)) return true;
+      yield* nullPaths(item, path ? `${path}.${key}` : key);
     }
   }
-  return false;
-}
-
-/** DESIGN §4: unknown values are absent, never null. */
-function findNulls(value: unknown, path: string): string[] {
-  // A previous value may really have been null (`changes: {description: null}`): that is information, not absence.
-  if (path === 'data.changes') return [];
-  if (value === null) return [`${path || '(root)'}: is null; omit unknown fields instead`];
-  if (Array.isArray(value)) return value.flatMap((item, i) => findNulls(item, `${path}[${i}]`));
-  if (typeof value === 'object' && value !== undefined) {
-    return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) =>
-      findNulls(item, path ? `${path}.${key}` : key),
-    );
-  }
-  return [];
 }

@@ -31,7 +31,7 @@ import ts from 'typescript';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
 import { startNodeRed } from './node-red';
-import { child, compileHub, cpuMs, HubProcesses, ROOT, rssMib, sleep } from './processes';
+import { child, compileHub, cpuMs, HubProcesses, postgresCpuMs, ROOT, rssMib, sleep } from './processes';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const SCALE = process.env.BENCH_QUICK ? 0.5 : 1;
@@ -333,6 +333,8 @@ interface TargetRun {
   rssEndAtSeconds?: number;
   /** Server CPU over the whole run ÷ deliveries that reached the sink. */
   cpuMsPerDelivered?: number | null;
+  /** Postgres' CPU (every backend of the local server) over the whole run ÷ the same deliveries. */
+  postgresMsPerDelivered?: number | null;
 }
 
 /** The four phases of the ceiling and the single hub. RSS at 10 s into the first load and at the end. */
@@ -341,6 +343,7 @@ async function fullRun(target: Target, sink: Sink, secret: string): Promise<Targ
   const tag = `${target.name.replace(/\W/g, '')}${randomBytes(3).toString('hex')}`;
   const started = nowMs();
   const cpu0 = cpuMs(target.pids());
+  const pg0 = postgresCpuMs();
   const rssTimer = setTimeout(() => (run.rssMib10s = round(rssMib(target.pids()), 1)!), 10_000);
   run.phases.open500 = await phase('open 500/s', target, sink, 1, () =>
     openLoop(target.base, OPEN_RATE, OPEN_SECONDS, svixRequests(target, secret, `${tag}o`)),
@@ -359,6 +362,7 @@ async function fullRun(target: Target, sink: Sink, secret: string): Promise<Targ
   run.rssMibEnd = round(rssMib(target.pids()), 1)!;
   const delivered = Object.values(run.phases).reduce((sum, p) => sum + p.acked * p.destinations - p.undelivered, 0);
   run.cpuMsPerDelivered = round((cpuMs(target.pids()) - cpu0) / Math.max(1, delivered), 2);
+  run.postgresMsPerDelivered = round((postgresCpuMs() - pg0) / Math.max(1, delivered), 2);
   run.rssEndAtSeconds = round((nowMs() - started) / 1000)!;
   console.log(
     `  ${target.name.padEnd(12)} RSS ${run.rssMib10s} MiB at 10 s, ${run.rssMibEnd} MiB at ${run.rssEndAtSeconds} s`,
@@ -446,6 +450,10 @@ const ROWS: Row[] = [
     figure: 'server CPU ms per delivered event, whole run',
     cell: (r) => `${r.cpuMsPerDelivered}`,
     value: (r) => r.cpuMsPerDelivered,
+  },
+  {
+    figure: '  Postgres CPU ms per delivered event',
+    cell: (r) => `${r.postgresMsPerDelivered}`,
   },
   {
     figure: 'e2e p50 / p99 ms, open 500/s',

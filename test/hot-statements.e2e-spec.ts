@@ -30,6 +30,36 @@ const BACKLOG = 3000;
 /** Five rows spread through the backlog; insertRows seeds the same five before it exists. */
 const ids = (prefix: string) => [97, 194, 291, 388, 485].map((n) => `${prefix}${n}`);
 
+/** firstOutputRows' two parameters: one canonical event for each of these inbound events, with one delivery. */
+function outputs(inbound: string[], destinationId: string, event: string, delivery: string): [string, string] {
+  return [
+    JSON.stringify(
+      inbound.map((id, index) => ({
+        inbound: id,
+        index: 0,
+        version: 'v',
+        event: {
+          id: `${event}${index}`,
+          type: 'activity.updated',
+          subject: 's',
+          time: '2026-12-01T00:00:00Z',
+          test: false,
+        },
+      })),
+    ),
+    JSON.stringify(
+      inbound.map((id, index) => ({
+        inbound: id,
+        id: `${delivery}${index}`,
+        destinationId,
+        canonicalEventId: `${event}${index}`,
+        status: 'pending',
+        lease: 30,
+      })),
+    ),
+  ];
+}
+
 /** Each hot statement with values that touch five rows of the backlog. */
 function cases(sourceId: string, destinationId: string): [HotStatement, unknown[]][] {
   const inbound = ids('in_b');
@@ -50,39 +80,14 @@ function cases(sourceId: string, destinationId: string): [HotStatement, unknown[
         five(Buffer.from('{}')),
         five(null),
         five(1),
+        five('2026-12-01T00:00:00Z'),
+        five(true),
+        ...outputs(ids('in_new'), destinationId, 'evt_new', 'msg_new'),
       ],
     ],
     [INBOUND_BEGIN_NORMALIZE, [inbound]],
     [INBOUND_PULL_WAITING, [8, 10]],
-    [
-      CANONICAL_INSERT_FIRST_OUTPUTS,
-      [
-        JSON.stringify(
-          inbound.map((id, index) => ({
-            inbound: id,
-            index: 0,
-            version: 'v',
-            event: {
-              id: `evt_x${index}`,
-              type: 'activity.updated',
-              subject: 's',
-              time: '2026-12-01T00:00:00Z',
-              test: false,
-            },
-          })),
-        ),
-        JSON.stringify(
-          inbound.map((_, index) => ({
-            id: `msg_x${index}`,
-            destinationId,
-            canonicalEventId: `evt_x${index}`,
-            status: 'pending',
-            lease: 30,
-          })),
-        ),
-        inbound,
-      ],
-    ],
+    [CANONICAL_INSERT_FIRST_OUTPUTS, [...outputs(inbound, destinationId, 'evt_x', 'msg_x'), inbound]],
     [DELIVERY_CLAIM, [deliveries, five(30)]],
     [
       DELIVERY_RECORD,

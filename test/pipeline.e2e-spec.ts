@@ -245,6 +245,69 @@ describe('pipeline e2e', () => {
     await hub.api().post(`/api/events/${row.id}/renormalize`).expect(202);
     await hub.api().get('/api/events/in_doesnotexist').expect(404);
   });
+
+  it('stores an event with its canonical output and deliveries in one commit when a mapping thread is free', async () => {
+    const vendor = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
+    vendor.id = `evt_one_commit_${Date.now()}`;
+    const before = sink.requests.length;
+    const response = await sendSigned(Buffer.from(JSON.stringify(vendor))).expect(202);
+    // Read at once after the ack: the output is there already, written by the transaction that stored the event.
+    const rows = await hub.sql<{ stored: string; status: string; output: string; delivery: string }>(
+      `SELECT i.xmin::text AS stored, i.status, c.xmin::text AS output, d.id AS delivery
+       FROM inbound_event i JOIN canonical_event c ON c.inbound_event_id = i.id
+       JOIN delivery d ON d.canonical_event_id = c.id WHERE i.id = $1`,
+      [response.body.id],
+    );
+    expect(rows).toEqual([
+      { stored: rows[0]?.output, status: 'normalized', output: expect.any(String), delivery: expect.any(String) },
+    ]);
+    const received = await waitFor(
+      () => sink.requests.slice(before).find((r) => r.headers['webhook-id'] === rows[0].delivery),
+      {
+        what: 'the delivery at the sink',
+      },
+    );
+    expect(JSON.parse(received.body)).toMatchObject({ type: 'activity.updated', vendoreventid: vendor.id });
+    const [inbound] = await hub.sql<{ normalize_attempts: number }>(
+      'SELECT normalize_attempts FROM inbound_event WHERE id = $1',
+      [response.body.id],
+    );
+    expect(inbound.normalize_attempts).toBe(1);
+  });
+
+  it('still stores an event whose output Postgres refuses, and fails it with the reason', async () => {
+    // A NUL in the recording id reaches the canonical subject, which no text or jsonb column takes: the statement
+    // that stores the event with its output fails, so the event is stored alone and normalised the usual way.
+    const source = await hub
+      .api()
+      .post('/api/sources')
+      .send({ name: 'Sales Ask NUL', connector: 'salesask' })
+      .expect(201);
+    const vendor = JSON.parse(sample('salesask', 'recording.processed.json').toString());
+    vendor.data.id = 'rec_a\u0000b';
+    const body = JSON.stringify(vendor);
+    const before = sink.requests.length;
+    const response = await hub
+      .http()
+      .post(`/hooks/${source.body.id}`)
+      .set('content-type', 'application/json')
+      .send(body)
+      .expect(202);
+    const row = await waitFor(
+      async () =>
+        (
+          await hub.sql<{ status: string; error: string; body: Buffer }>(
+            'SELECT status, error, body FROM inbound_event WHERE id = $1',
+            [response.body.id],
+          )
+        ).find((r) => r.status === 'failed'),
+      { what: 'the event to fail' },
+    );
+    expect(row.body.toString()).toBe(body);
+    expect(row.error).toMatch(/^normalisation failed while storing its canonical events: ./);
+    expect(await hub.sql('SELECT id FROM canonical_event WHERE inbound_event_id = $1', [response.body.id])).toEqual([]);
+    expect(sink.requests.slice(before).filter((r) => r.body.includes('rec_a'))).toEqual([]);
+  });
 });
 
 describe('pipeline e2e, api role', () => {

@@ -16,8 +16,8 @@ export interface StoredCanonicalEvent {
   mappingVersion: string | null;
 }
 
-/** One event's first output (CanonicalEventService.insertFirstOutput). */
-interface FirstOutput {
+/** One event's first output: its canonical events, and their deliveries with the ones to write claimed. */
+export interface FirstOutput {
   inboundEventId: string;
   events: CloudEvent[];
   mappingVersion: string;
@@ -25,14 +25,20 @@ interface FirstOutput {
   claim: { ids: string[]; leaseSeconds: number };
 }
 
-/** CanonicalEventService.insertFirstOutput, for a batch of events. */
-export const CANONICAL_INSERT_FIRST_OUTPUTS = hotStatement(
-  'canonical_insert_first_outputs',
-  `WITH events AS (
+/**
+ * The two inserts of a first output, as `events` and `routed` of a WITH: the canonical events from the jsonb rows
+ * bound at `events`, their deliveries from those at `deliveries` (firstOutputRows). `storedIn`: the name of an
+ * earlier part of the WITH that returns inbound `id`s; only the rows of those events are written (issue 11: ingest
+ * stores an event with its output, and a duplicate's output is dropped with it).
+ */
+export function firstOutputInserts(events: string, deliveries: string, storedIn?: string): string {
+  const only = (column: string) => (storedIn ? `WHERE ${column} IN (SELECT id FROM ${storedIn})` : '');
+  return `events AS (
      INSERT INTO canonical_event (id, inbound_event_id, index, revision, type, subject, time, test, event, mapping_version)
      SELECT e.event->>'id', e.inbound, e.index, 0, e.event->>'type', e.event->>'subject',
             (e.event->>'time')::timestamptz, (e.event->>'test')::boolean, e.event, e.version
-     FROM jsonb_to_recordset($1::jsonb) AS e(inbound text, index int, version text, event jsonb)
+     FROM jsonb_to_recordset(${events}::jsonb) AS e(inbound text, index int, version text, event jsonb)
+     ${only('e.inbound')}
      ON CONFLICT (id) DO NOTHING
    ), routed AS (
      INSERT INTO delivery (id, destination_id, canonical_event_id, status, next_attempt_at, last_error, attempts,
@@ -42,11 +48,51 @@ export const CANONICAL_INSERT_FIRST_OUTPUTS = hotStatement(
             CASE WHEN d.status = 'pending' THEN now() END, d."lastError",
             CASE WHEN d.lease IS NOT NULL THEN 1 ELSE 0 END,
             now() + make_interval(secs => d.lease)
-     FROM jsonb_to_recordset($2::jsonb)
-          AS d(id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text, lease float8)
+     FROM jsonb_to_recordset(${deliveries}::jsonb)
+          AS d(inbound text, id text, "destinationId" text, "canonicalEventId" text, status text, "lastError" text,
+               lease float8)
+     ${only('d.inbound')}
      ON CONFLICT (destination_id, canonical_event_id) DO NOTHING
      RETURNING id, destination_id AS "destinationId", canonical_event_id AS "canonicalEventId", status
-   ), marked AS (
+   )`;
+}
+
+/** The values of firstOutputInserts' two parameters, for a batch of outputs. */
+export function firstOutputRows(outputs: FirstOutput[]): [events: string, deliveries: string] {
+  return [
+    JSON.stringify(
+      outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>
+        events.map((event, index) => ({ inbound: inboundEventId, index, version: mappingVersion, event })),
+      ),
+    ),
+    JSON.stringify(
+      outputs.flatMap(({ inboundEventId, deliveries, claim }) => {
+        const claimed = new Set(claim.ids);
+        return deliveries.map((d) => ({
+          ...d,
+          inbound: inboundEventId,
+          lease: claimed.has(d.id) ? claim.leaseSeconds : null,
+        }));
+      }),
+    ),
+  ];
+}
+
+/** The delivery rows a first output writes, as firstOutputInserts writes them (for a new event: all of them). */
+export function createdDeliveries(output: Omit<FirstOutput, 'inboundEventId'>): CreatedDelivery[] {
+  const claimed = new Set(output.claim.ids);
+  return output.deliveries.map(({ id, destinationId, canonicalEventId, status }) => ({
+    id,
+    destinationId,
+    canonicalEventId,
+    status: claimed.has(id) ? 'sending' : status,
+  }));
+}
+
+/** CanonicalEventService.insertFirstOutput, for a batch of events. */
+export const CANONICAL_INSERT_FIRST_OUTPUTS = hotStatement(
+  'canonical_insert_first_outputs',
+  `WITH ${firstOutputInserts('$1', '$2')}, marked AS (
      UPDATE inbound_event SET status = 'normalized', error = NULL, normalized_at = now() WHERE id = ANY($3::text[])
    )
    SELECT id, "destinationId", "canonicalEventId", status FROM routed`,
@@ -113,17 +159,7 @@ export class CanonicalEventService {
    */
   private async insertFirstOutputs(outputs: FirstOutput[]): Promise<CreatedDelivery[][]> {
     const rows = await this.hot.query<CreatedDelivery>(CANONICAL_INSERT_FIRST_OUTPUTS, [
-      JSON.stringify(
-        outputs.flatMap(({ inboundEventId, events, mappingVersion }) =>
-          events.map((event, index) => ({ inbound: inboundEventId, index, version: mappingVersion, event })),
-        ),
-      ),
-      JSON.stringify(
-        outputs.flatMap(({ deliveries, claim }) => {
-          const claimed = new Set(claim.ids);
-          return deliveries.map((d) => ({ ...d, lease: claimed.has(d.id) ? claim.leaseSeconds : null }));
-        }),
-      ),
+      ...firstOutputRows(outputs),
       outputs.map((output) => output.inboundEventId),
     ]);
     const byEvent = new Map<string, CreatedDelivery[]>();

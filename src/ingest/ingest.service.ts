@@ -5,6 +5,8 @@ import { DataSource } from 'typeorm';
 import { randomId } from '../common/ids';
 import { ROOT_LOGGER } from '../common/logger';
 import { sourceFingerprint } from '../common/source-fingerprint';
+import { firstOutputRows, firstOutputInserts } from '../canonical/canonical-event.service';
+import { isTransientError } from '../common/transient-error';
 import { Coalescer, firstCallGets } from '../database/coalescer';
 import { HotPool, hotStatement } from '../database/prepared';
 import { ConnectorRegistry, EnvelopeError } from '../connectors/connector.registry';
@@ -12,9 +14,10 @@ import { Envelope } from '../connectors/connector';
 import { tokenHeader } from '../connectors/verifiers/header-token.verifier';
 import { VerificationError } from '../connectors/verifiers/verifier';
 import { MetricsService } from '../metrics/metrics.service';
-import { PipelineQueue } from '../pipeline/pipeline.queue';
+import { PipelineQueue, PreparedOutput } from '../pipeline/pipeline.queue';
 import { LoadedSource } from '../sources/source.service';
 import { IngestErrorCode, IngestException } from './ingest.exception';
+import type { NormalizeStart } from './inbound-event.service';
 import { VerificationRejectionService } from './verification-rejection.service';
 
 export interface IngestRequest {
@@ -30,22 +33,31 @@ export interface IngestResult {
   duplicate: boolean;
 }
 
-/** Credentials never reach storage: these headers (and a header-token source's token header) are dropped. */
-/** IngestService: a batch of new inbound events. */
+/**
+ * IngestService: a batch of new inbound events, each with the first output its normalisation prepared before it was
+ * stored, if any (issue 11: one statement and one commit for the event and its canonical events and deliveries).
+ * A duplicate's output is dropped with it.
+ */
 export const INBOUND_INSERT = hotStatement(
   'inbound_insert',
-  `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test,
-                              headers, body, enrichment_status, normalize_attempts, last_attempt_at)
-   SELECT id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-          enrichment_status, tries, CASE WHEN tries > 0 THEN now() END
-   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[],
-               $8::jsonb[], $9::bytea[], $10::text[], $11::int[])
-        AS row(id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
-               enrichment_status, tries)
-   ON CONFLICT (source_id, dedup_key) DO NOTHING
-   RETURNING id, received_at AS "receivedAt", occurred_at AS "occurredAt"`,
+  `WITH inserted AS (
+     INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test,
+                                headers, body, enrichment_status, normalize_attempts, last_attempt_at, received_at,
+                                status, normalized_at)
+     SELECT id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+            enrichment_status, tries, CASE WHEN tries > 0 THEN now() END, coalesce(received_at, now()),
+            CASE WHEN mapped THEN 'normalized' ELSE 'received' END, CASE WHEN mapped THEN now() END
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[],
+                 $8::jsonb[], $9::bytea[], $10::text[], $11::int[], $12::timestamptz[], $13::boolean[])
+          AS row(id, source_id, dedup_key, vendor_event_type, vendor_event_id, occurred_at, test, headers, body,
+                 enrichment_status, tries, received_at, mapped)
+     ON CONFLICT (source_id, dedup_key) DO NOTHING
+     RETURNING id, received_at AS "receivedAt", occurred_at AS "occurredAt"
+   ), ${firstOutputInserts('$14', '$15', 'inserted')}
+   SELECT id, "receivedAt", "occurredAt" FROM inserted`,
 );
 
+/** Credentials never reach storage: these headers (and a header-token source's token header) are dropped. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 
 @Injectable()
@@ -163,9 +175,10 @@ export class IngestService {
    * Store (committed before any 2xx), then normalise, or enqueue enrich first when the event is to be enriched (the
    * fetch runs after the ack, never before it); a duplicate starts nothing. Issue 11: when this process runs workers
    * and has room (NormalizeJob.claimInline), the event is stored with its first normalisation try already counted
-   * and is normalised here, with no trip through Redis and no normalise-start statement. Without room, a HUB_ROLE=all
-   * process leaves it in Postgres and pulls it with its backlog (NormalizeJob.noteBacklog); an api-only process
-   * hands it to the normalize queue.
+   * and is normalised here, with no trip through Redis and no normalise-start statement. When a mapping thread is
+   * free, its output is even made first and stored with it, in the same statement (LocalNormalize.prepare). Without
+   * room, a HUB_ROLE=all process leaves it in Postgres and pulls it with its backlog (NormalizeJob.noteBacklog); an
+   * api-only process hands it to the normalize queue.
    */
   private async accept(
     sourceId: string,
@@ -176,9 +189,35 @@ export class IngestService {
     enrich = false,
   ): Promise<IngestResult> {
     const local = enrich ? undefined : this.queue.claimNormalize(rawBody.length);
+    const event: NormalizeStart = {
+      id: randomId('in'),
+      sourceId,
+      vendorEventType: envelope.eventType,
+      vendorEventId: envelope.eventId ?? null,
+      receivedAt: new Date(),
+      occurredAt: envelope.occurredAt ?? null,
+      test: envelope.test,
+      body: rawBody,
+      normalizeAttempts: 1,
+      enrichmentStatus: null,
+      enrichment: null,
+      enrichmentError: null,
+      connector,
+      latest: null,
+    };
+    const output = await local?.prepare(event);
     let stored: Stored;
     try {
-      stored = await this.store(sourceId, envelope, headers, rawBody, enrich, local !== undefined);
+      stored = await this.store({
+        id: event.id,
+        sourceId,
+        envelope,
+        headers,
+        rawBody,
+        enrich,
+        normalizing: local !== undefined,
+        output: output && { ...output, receivedAt: event.receivedAt },
+      });
     } catch (err) {
       local?.cancel();
       throw err;
@@ -186,52 +225,45 @@ export class IngestService {
     const result = { id: stored.id, duplicate: stored.duplicate };
     if (stored.duplicate) local?.cancel();
     else if (enrich) await this.queue.enrich([{ id: stored.id, sourceId }]);
-    else if (local) {
-      local.start({
-        id: stored.id,
-        sourceId,
-        vendorEventType: envelope.eventType,
-        vendorEventId: envelope.eventId ?? null,
-        receivedAt: stored.receivedAt!,
-        occurredAt: stored.occurredAt ?? null,
-        test: envelope.test,
-        body: rawBody,
-        normalizeAttempts: 1,
-        enrichmentStatus: null,
-        enrichment: null,
-        enrichmentError: null,
-        connector,
-        latest: null,
-      });
-    } else if (!this.queue.pullLocally()) await this.queue.normalize([stored.id]);
+    else if (local && stored.withOutput) local.stored();
+    else if (local) local.start({ ...event, receivedAt: stored.receivedAt!, occurredAt: stored.occurredAt ?? null });
+    else if (!this.queue.pullLocally()) await this.queue.normalize([stored.id]);
     return result;
   }
 
   /**
    * INSERT … ON CONFLICT on (source_id, dedup_key): concurrent duplicates collapse onto one row. `normalizing`: the
    * caller normalises the event itself at once, so its first try is counted here. Inserts made together share one
-   * statement and one commit (Coalescer); each request still answers only once its own row is committed.
+   * statement and one commit (Coalescer); each request still answers only once its own row is committed. An output
+   * Postgres refuses (a value it cannot store) is dropped, and the event stored alone: normalising it again records
+   * the reason.
    */
-  private async store(
-    sourceId: string,
-    envelope: Envelope,
-    headers: Record<string, string>,
-    rawBody: Buffer,
-    enrich: boolean,
-    normalizing: boolean,
-  ): Promise<Stored> {
-    const id = randomId('in');
+  private async store(row: NewInbound): Promise<Stored> {
     try {
-      const inserted = await this.inserts.run({ id, sourceId, envelope, headers, rawBody, enrich, normalizing });
-      if (inserted) return { id, duplicate: false, receivedAt: inserted.receivedAt, occurredAt: inserted.occurredAt };
+      let inserted: Inserted | undefined;
+      try {
+        inserted = await this.inserts.run(row);
+      } catch (err) {
+        if (!row.output || isTransientError(err)) throw err;
+        this.logger.warn(
+          { err: (err as Error).message, inboundEventId: row.id },
+          'could not store the prepared output; storing the event alone',
+        );
+        row = { ...row, output: undefined };
+        inserted = await this.inserts.run(row);
+      }
+      if (inserted) {
+        const { receivedAt, occurredAt } = inserted;
+        return { id: row.id, duplicate: false, withOutput: row.output !== undefined, receivedAt, occurredAt };
+      }
       const existing: { id: string }[] = await this.dataSource.query(
         'SELECT id FROM inbound_event WHERE source_id = $1 AND dedup_key = $2',
-        [sourceId, envelope.dedupKey],
+        [row.sourceId, row.envelope.dedupKey],
       );
       return { id: existing[0].id, duplicate: true };
     } catch (err) {
       this.logger.error(
-        { err: (err as Error).message, source: sourceFingerprint(sourceId) },
+        { err: (err as Error).message, source: sourceFingerprint(row.sourceId) },
         'could not store inbound event',
       );
       throw new IngestException(IngestErrorCode.StoreUnavailable, 'Storage is unavailable; retry later');
@@ -252,6 +284,11 @@ export class IngestService {
       rows.map((row) => row.rawBody),
       rows.map((row) => (row.enrich ? 'pending' : null)),
       rows.map((row) => (row.normalizing ? 1 : 0)),
+      rows.map((row) => row.output?.receivedAt ?? null),
+      rows.map((row) => row.output !== undefined),
+      ...firstOutputRows(
+        rows.flatMap(({ id, output }) => (output ? [{ ...output, inboundEventId: id }] : [])),
+      ),
     ]);
     return firstCallGets(
       inserted,
@@ -269,6 +306,8 @@ interface NewInbound {
   rawBody: Buffer;
   enrich: boolean;
   normalizing: boolean;
+  /** Its first output, made before it was stored, and the time that output was made with (the row's received_at). */
+  output?: PreparedOutput & { receivedAt: Date };
 }
 
 interface Inserted {
@@ -277,8 +316,9 @@ interface Inserted {
   occurredAt: Date | null;
 }
 
-/** A stored event, and when a new one was received (the row's own clock) and occurred. */
+/** A stored event, and when a new one was received and occurred; `withOutput`: stored with its first output. */
 interface Stored extends IngestResult {
+  withOutput?: boolean;
   receivedAt?: Date;
   occurredAt?: Date | null;
 }

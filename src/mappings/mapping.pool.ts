@@ -105,6 +105,14 @@ export class MappingPool {
     return outcome.events;
   }
 
+  /**
+   * Whether a task submitted now starts at once: fewer tasks are submitted and unfinished than there are threads
+   * (issue 11: ingest maps an event before it stores it only then, so a busy or stuck pool never holds up an ack).
+   */
+  idle(): boolean {
+    return !this.closed && this.running.size < this.threads;
+  }
+
   /** Terminates every thread; tasks still running fail with MappingPoolClosedError. */
   async close(): Promise<void> {
     this.closed = true;

@@ -222,6 +222,23 @@ describe(MappingService.name, () => {
     }
   });
 
+  it('maps only when a thread is free (mapRawIfIdle): never behind a stuck task', async () => {
+    const one = new MappingService(root, { threads: 1 });
+    try {
+      const [event] = (await one.mapRawIfIdle('{"id": "a", "name": "b"}', context('ok')))!.events;
+      expect(event.subject).toBe('tag:acme:a');
+      const stuck = failureOf(one.mapRaw(JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));
+      await expect(one.mapRawIfIdle('{"id": "a", "name": "b"}', context('ok'))).resolves.toBeUndefined();
+      expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+      await expect(one.mapRawIfIdle('{"id": "c", "name": "d"}', context('ok'))).resolves.toMatchObject({
+        events: [{ subject: 'tag:acme:c' }],
+        version: expect.stringMatching(/^file:/),
+      });
+    } finally {
+      await one.close();
+    }
+  });
+
   it('refuses work once closed, with an error that is not the event’s fault', async () => {
     const closing = new MappingService(root, { threads: 1 });
     await closing.map({ id: 'a', name: 'b' }, context('ok'));

@@ -68,7 +68,23 @@ export class MappingService {
     raw: Buffer | string,
     context: MappingContext,
   ): Promise<{ events: CloudEvent[]; version: string }> {
+    return this.runResolved(await this.resolve(context.connector, context.vendorEventType), raw, context);
+  }
+
+  /** mapRawVersioned, only if the pool would start it at once (MappingPool.idle); undefined otherwise. */
+  async mapRawIfIdle(
+    raw: Buffer | string,
+    context: MappingContext,
+  ): Promise<{ events: CloudEvent[]; version: string } | undefined> {
     const mapping = await this.resolve(context.connector, context.vendorEventType);
+    return this.pool.idle() ? this.runResolved(mapping, raw, context) : undefined;
+  }
+
+  private async runResolved(
+    mapping: ResolvedMapping,
+    raw: Buffer | string,
+    context: MappingContext,
+  ): Promise<{ events: CloudEvent[]; version: string }> {
     return { events: await this.pool.run(mapping.expression, raw, context), version: mapping.version };
   }
 

@@ -65,7 +65,7 @@ describe(NormalizeJob.name, () => {
     markFailed: jest.fn(),
     markNormalized: jest.fn(),
   });
-  const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn() });
+  const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn(), mapRawIfIdle: jest.fn() });
   const canonical = mockOf<CanonicalEventService>({ insert: jest.fn(), insertFirstOutput: jest.fn() });
   const deliveries = mockOf<DeliveryService>({ supersedeWaiting: jest.fn() });
   const routing = mockOf<RoutingService>({ route: jest.fn(), plan: jest.fn() });
@@ -77,6 +77,7 @@ describe(NormalizeJob.name, () => {
     jest.clearAllMocks();
     inbound.beginNormalize.mockResolvedValue(inboundRow());
     mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
+    mappings.mapRawIfIdle.mockResolvedValue({ events: [event], version: 'file:abc' });
     destinations.activeCached.mockResolvedValue([]);
     deliverJob.dispatch.mockImplementation(async (pending) => pending);
     deliverJob.reserve.mockResolvedValue(new Map());
@@ -245,6 +246,102 @@ describe(NormalizeJob.name, () => {
       inbound.beginNormalize.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
       await expect(sut.runOrQueue('in_1')).resolves.toBeUndefined();
       expect(queue.normalize).toHaveBeenCalledWith(['in_1']);
+    });
+
+    describe('its output made before it is stored (prepare)', () => {
+      /** A slot's release for dst_1, reserved for msg_1. */
+      const reserveFirst = () => {
+        const release = jest.fn();
+        deliverJob.reserve.mockResolvedValue(new Map([['msg_1', release]]));
+        return release;
+      };
+
+      it('maps and routes the event, with the deliveries it has a slot for to be written claimed', async () => {
+        reserveFirst();
+        const output = await sut.claimInline(100)!.prepare(stored(1));
+        expect(mappings.mapRawIfIdle).toHaveBeenCalledWith(
+          inboundRow().body,
+          expect.objectContaining({ inboundEventId: 'in_1', revision: 0, connector: 'salesask' }),
+        );
+        expect(deliverJob.reserve).toHaveBeenCalledWith([planned[0]]);
+        expect(output).toEqual({
+          events: [event],
+          mappingVersion: 'file:abc',
+          deliveries: planned,
+          claim: { ids: ['msg_1'], leaseSeconds: 25 },
+        });
+      });
+
+      it('once stored with it, starts the claimed delivery and dispatches the rest, with no statement of its own', async () => {
+        const release = reserveFirst();
+        const claim = sut.claimInline(100)!;
+        await claim.prepare(stored(1));
+        claim.stored();
+        await sut.drainInline();
+        expect(deliverJob.startClaimed).toHaveBeenCalledWith(
+          [
+            { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', status: 'sending' },
+            { id: 'msg_2', destinationId: 'dst_2', canonicalEventId: 'evt_1', status: 'failed' },
+          ],
+          [event],
+          new Map([['msg_1', release]]),
+        );
+        expect(deliverJob.dispatch).toHaveBeenCalledWith([]);
+        expect(mappings.mapRawVersioned).not.toHaveBeenCalled();
+        expect(canonical.insertFirstOutput).not.toHaveBeenCalled();
+        expect(inbound.beginNormalize).not.toHaveBeenCalled();
+      });
+
+      it('dispatches a delivery it had no slot for', async () => {
+        const claim = sut.claimInline(100)!;
+        await claim.prepare(stored(1));
+        claim.stored();
+        await sut.drainInline();
+        expect(deliverJob.dispatch).toHaveBeenCalledWith([
+          { id: 'msg_1', destinationId: 'dst_1', canonicalEventId: 'evt_1', status: 'pending' },
+        ]);
+      });
+
+      it.each([
+        ['no mapping thread is free', () => mappings.mapRawIfIdle.mockResolvedValue(undefined)],
+        [
+          'the mapping fails',
+          () => mappings.mapRawIfIdle.mockRejectedValue(new MappingException(MappingErrorCode.Evaluate, 'boom')),
+        ],
+        [
+          'the destinations cannot be read',
+          () => destinations.activeCached.mockRejectedValue(new Error('ECONNREFUSED')),
+        ],
+      ])('gives nothing when %s; the stored event is then normalised the usual way', async (_when, arrange) => {
+        arrange();
+        const claim = sut.claimInline(100)!;
+        await expect(claim.prepare(stored(1))).resolves.toBeUndefined();
+        claim.start(stored(1));
+        await sut.drainInline();
+        expect(mappings.mapRawVersioned).toHaveBeenCalledTimes(1);
+      });
+
+      it('gives back the slots it reserved when the event was a duplicate (cancel)', async () => {
+        const release = reserveFirst();
+        const claim = sut.claimInline(100)!;
+        await claim.prepare(stored(1));
+        claim.cancel();
+        await sut.drainInline();
+        expect(release).toHaveBeenCalledTimes(1);
+        expect(deliverJob.startClaimed).not.toHaveBeenCalled();
+      });
+
+      it('gives back the slots it reserved when the event was stored without it, then normalises it anew', async () => {
+        const release = reserveFirst();
+        const claim = sut.claimInline(100)!;
+        await claim.prepare(stored(1));
+        deliverJob.reserve.mockResolvedValue(new Map());
+        claim.start(stored(1));
+        await sut.drainInline();
+        expect(release).toHaveBeenCalledTimes(1);
+        expect(mappings.mapRawVersioned).toHaveBeenCalledTimes(1);
+        expect(canonical.insertFirstOutput).toHaveBeenCalledTimes(1);
+      });
     });
 
     it('shutdown waits for the events claimed before it, and takes nothing after', async () => {

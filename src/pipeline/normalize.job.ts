@@ -3,7 +3,12 @@ import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { CanonicalEventService, CreatedDelivery, sameOutput } from '../canonical/canonical-event.service';
+import {
+  CanonicalEventService,
+  CreatedDelivery,
+  createdDeliveries,
+  sameOutput,
+} from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
 import { ROOT_LOGGER } from '../common/logger';
 import { isTransientError } from '../common/transient-error';
@@ -19,9 +24,10 @@ import {
 } from '../ingest/inbound-event.service';
 import { MappingException } from '../mappings/mapping.exception';
 import { MappingUnavailableError } from '../mappings/mapping.pool';
+import type { MappingContext } from '../mappings/mapping.worker';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { RoutingService } from '../routing/routing.service';
+import { PlannedDelivery, RoutingService } from '../routing/routing.service';
 import { DeliverJob } from './deliver.job';
 import { DestinationGate } from './destination-gate';
 import { InFlight } from './in-flight';
@@ -33,10 +39,18 @@ import {
   NORMALIZE_WAITER_MAX_BYTES,
   QueueName,
 } from './pipeline.constants';
-import { LocalNormalize, NormalizeJobData, PipelineQueue } from './pipeline.queue';
+import { LocalNormalize, NormalizeJobData, PipelineQueue, PreparedOutput } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
 
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
+
+/** An event's first output, made before it is stored (NormalizeJob.prepareFirst). */
+interface PreparedFirst {
+  connector: string;
+  output: PreparedOutput;
+  /** The slots taken for the deliveries written claimed (DeliverJob.reserve). */
+  reserved: Map<string, (ok?: boolean) => void>;
+}
 
 /** After a pull that failed (Postgres down), the next try. */
 const PULL_RETRY_MS = 1000;
@@ -161,10 +175,76 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     const claimed = this.inline.size;
     if (this.inline.closing || claimed >= cap + NORMALIZE_MAX_WAITERS) return undefined;
     if (claimed >= cap && bodyBytes > NORMALIZE_WAITER_MAX_BYTES) return undefined;
-    let settle!: (event: NormalizeStart | undefined) => void;
-    const stored = new Promise<NormalizeStart | undefined>((resolve) => (settle = resolve));
-    this.inline.add(stored.then((event) => event && this.runWhenFree(event)));
-    return { start: (event) => settle(event), cancel: () => settle(undefined) };
+    let settle!: (work: (() => Promise<void>) | undefined) => void;
+    const next = new Promise<(() => Promise<void>) | undefined>((resolve) => (settle = resolve));
+    this.inline.add(next.then((work) => work?.()));
+    let prepared: PreparedFirst | undefined;
+    const discard = () => {
+      for (const release of prepared?.reserved.values() ?? []) release();
+      prepared = undefined;
+    };
+    return {
+      prepare: async (event) => {
+        prepared = await this.prepareFirst(event);
+        return prepared?.output;
+      },
+      stored: () => {
+        const first = prepared!;
+        prepared = undefined;
+        settle(() => this.deliverFirst(first));
+      },
+      start: (event) => {
+        discard();
+        settle(() => this.runWhenFree(event));
+      },
+      cancel: () => {
+        discard();
+        settle(undefined);
+      },
+    };
+  }
+
+  /**
+   * Issue 11: an event's first output made before the event is stored, so ingest writes both in one statement (one
+   * commit and one row version of the event fewer). Only when a mapping thread is free now (MappingService.
+   * mapRawIfIdle), so a busy or stuck pool never holds up an ack. Deliveries whose destination has a free slot are
+   * reserved, to be written claimed. Undefined when it cannot be made now, for any reason: the event is then stored
+   * alone and normalised the usual way, which records what went wrong.
+   */
+  private async prepareFirst(event: NormalizeStart): Promise<PreparedFirst | undefined> {
+    const connector = event.connector;
+    if (!connector) return undefined;
+    try {
+      const mapped = await this.mappings.mapRawIfIdle(event.body, this.contextOf(event, connector, 0));
+      if (!mapped) return undefined;
+      const planned = await this.plan(mapped.events);
+      const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
+      return {
+        connector,
+        reserved,
+        output: {
+          events: mapped.events,
+          mappingVersion: mapped.version,
+          deliveries: planned,
+          claim: { ids: [...reserved.keys()], leaseSeconds: this.deliverJob.leaseSeconds },
+        },
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The event was stored with its prepared output: its claimed deliveries start, the others are dispatched. */
+  private async deliverFirst({ connector, reserved, output }: PreparedFirst): Promise<void> {
+    this.metrics.normalized.inc({ connector, outcome: 'normalized' });
+    const created = createdDeliveries(output);
+    this.deliverJob.startClaimed(created, output.events, reserved);
+    try {
+      await this.queue.deliver(await this.deliverJob.dispatch(created.filter((d) => d.status === 'pending')));
+    } catch (err) {
+      // The rows are committed `pending`: the reconciler enqueues them.
+      this.logger.warn({ err: (err as Error).message }, 'could not dispatch new deliveries; the reconciler will');
+    }
   }
 
   private async runWhenFree(event: NormalizeStart): Promise<void> {
@@ -221,19 +301,10 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     let events: CloudEvent[];
     let mappingVersion: string;
     try {
-      ({ events, version: mappingVersion } = await this.mappings.mapRawVersioned(inbound.body, {
-        connector,
-        vendorEventType: inbound.vendorEventType,
-        vendorEventId: inbound.vendorEventId ?? undefined,
-        inboundEventId: inbound.id,
-        revision,
-        sourceId: inbound.sourceId,
-        receivedAt: inbound.receivedAt,
-        occurredAt: inbound.occurredAt ?? undefined,
-        test: inbound.test,
-        // Issue 12: the stored enrichment (never fetched here), so re-normalising reuses it.
-        enrichment: enrichmentOf(inbound),
-      }));
+      ({ events, version: mappingVersion } = await this.mappings.mapRawVersioned(
+        inbound.body,
+        this.contextOf(inbound, connector, revision),
+      ));
     } catch (err) {
       if (err instanceof MappingException) return this.fail(inbound, connector, err.message);
       return this.failUnlessTransient(inbound, connector, err, 'mapping');
@@ -263,7 +334,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     mappingVersion: string,
     destinations: DestinationEntity[],
   ): Promise<{ id: string; destinationId: string }[]> {
-    const planned = (await Promise.all(events.map((event) => this.routing.plan(event, destinations)))).flat();
+    const planned = await this.plan(events, destinations);
     const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
     let created: CreatedDelivery[];
     try {
@@ -277,6 +348,31 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     }
     this.deliverJob.startClaimed(created, events, reserved);
     return created.filter((d) => d.status === 'pending');
+  }
+
+  /** The delivery rows each event should get (RoutingService.plan), for the active destinations. */
+  private async plan(
+    events: CloudEvent[],
+    destinations?: DestinationEntity[],
+  ): Promise<PlannedDelivery[]> {
+    const active = destinations ?? (await this.destinations.activeCached());
+    return (await Promise.all(events.map((event) => this.routing.plan(event, active)))).flat();
+  }
+
+  private contextOf(inbound: InboundForNormalize, connector: string, revision: number): MappingContext {
+    return {
+      connector,
+      vendorEventType: inbound.vendorEventType,
+      vendorEventId: inbound.vendorEventId ?? undefined,
+      inboundEventId: inbound.id,
+      revision,
+      sourceId: inbound.sourceId,
+      receivedAt: inbound.receivedAt,
+      occurredAt: inbound.occurredAt ?? undefined,
+      test: inbound.test,
+      // Issue 12: the stored enrichment (never fetched here), so re-normalising reuses it.
+      enrichment: enrichmentOf(inbound),
+    };
   }
 
   /** Re-normalised: the same output is left alone; a different one becomes the next revision, superseding the old. */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { withTimeout } from '../common/with-timeout';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import type { FirstOutput } from '../canonical/canonical-event.service';
 import type { NormalizeStart } from '../ingest/inbound-event.service';
 import { QueueName } from './pipeline.constants';
 
@@ -28,12 +29,24 @@ export interface EnrichJobData {
   waits?: number;
 }
 
+/** An event's first output without the event's id: what ingest stores in the same statement as the event. */
+export type PreparedOutput = Omit<FirstOutput, 'inboundEventId'>;
+
 /**
  * Issue 11: this process's promise to normalise an event ingest is about to store (NormalizeJob.claimInline). The
- * event is stored with its first try already counted, so the normalisation starts with no statement of its own.
+ * event is stored with its first try already counted, so the normalisation starts with no statement of its own;
+ * when `prepare` gave its output first, it is stored with that output, and only its deliveries are left to start.
+ * Exactly one of `stored`, `start` and `cancel` follows.
  */
 export interface LocalNormalize {
-  /** The event is stored (not a duplicate): normalise it. */
+  /**
+   * Maps and routes the event before it is stored, when that can be done at once; undefined otherwise (the event is
+   * stored alone, then `start`). Never throws.
+   */
+  prepare(event: NormalizeStart): Promise<PreparedOutput | undefined>;
+  /** The event is stored with the output `prepare` gave: start its deliveries. */
+  stored(): void;
+  /** The event is stored alone (not a duplicate): normalise it. */
   start(event: NormalizeStart): void;
   /** Nothing to normalise: the event was a duplicate, or could not be stored. */
   cancel(): void;

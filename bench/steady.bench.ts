@@ -1,0 +1,101 @@
+/*
+ * What one event costs at a rate the hub keeps up with (issue 11): `npx ts-node --transpile-only bench/steady.bench.ts`
+ * (after `npm run build`). One HUB_ROLE=all process takes an open loop of signed AskElephant webhooks at BENCH_RATE/s
+ * (default 200) for BENCH_SECONDS (default 20) into one webhook destination, a loopback sink. After a 5 s warm-up and
+ * its drain, it divides the CPU of the measured run, to its last delivery, by the events delivered: the hub's threads one by one (main thread,
+ * mapping threads, the rest: V8 and libuv helpers), Postgres (every backend), and Redis. Unlike
+ * a saturating load, nothing here waits in a backlog, so these are the costs of the path every event takes when the
+ * hub is not behind. BENCH_MAIN=<path to another build's dist/src/main.js>: the same run with that build; BENCH_CPU_PROF=1 profiles
+ * every hub thread (bench/results/profiles/steady/, for bench/profile-summary.ts). Figures
+ * only.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openLoop } from './load';
+import { askElephantToSink, countingSink, cpuMs, HubProcesses, postgresCpuMs, ROOT, sleep } from './processes';
+
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+
+/**
+ * CPU ms of a process's threads, by kind: its main thread (tid = pid), the threads started since `boot` was taken
+ * (the mapping threads: piscina starts them with the first task, after /health answers), and the rest (V8's and
+ * libuv's helpers). Node gives its threads no names to tell them apart by.
+ */
+function threadCpuMs(pid: number, boot: Set<string>): { main: number; mapping: number; other: number } {
+  const out = { main: 0, mapping: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      if (Number(tid) === pid) out.main += ms;
+      else if (!boot.has(tid)) out.mapping += ms;
+      else out.other += ms;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function redisPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', 'redis-server'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function main() {
+  const sink = await countingSink();
+  const hub = await HubProcesses.create(
+    {},
+    {
+      main: process.env.BENCH_MAIN,
+      execArgv: process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/steady')}`]
+        : [],
+    },
+  );
+  try {
+    const proc = hub.spawn('all');
+    await hub.healthy();
+    const boot = new Set(readdirSync(`/proc/${proc.pid}/task`));
+    const next = await askElephantToSink(hub, sink.url, `evt_steady_${Date.now()}_`);
+    const drained = async (acked: number) => {
+      while (sink.received() < acked) await sleep(20);
+    };
+    // Warm-up (JIT, pools, the mapping threads), then the measured run from an empty pipeline to an empty pipeline.
+    const warm = await openLoop(hub.base, RATE, 5, () => next());
+    await drained(warm.acked);
+    const pid = proc.pid!;
+    const redis = redisPids();
+    const at0 = { threads: threadCpuMs(pid, boot), pg: postgresCpuMs(), redis: cpuMs(redis) };
+    const delivered0 = sink.received();
+    const result = await openLoop(hub.base, RATE, SECONDS, () => next());
+    const lagStart = Date.now();
+    await drained(warm.acked + result.acked);
+    const events = sink.received() - delivered0;
+    const threads = threadCpuMs(pid, boot);
+    const per = (ms: number) => (ms / Math.max(1, events)).toFixed(2);
+    console.log(
+      `offered ${RATE}/s for ${SECONDS} s: acked ${result.acked} (errors ${result.errors}), ` +
+        `${events} delivered, the last ${Date.now() - lagStart} ms after the load ended`,
+    );
+    console.log(
+      `CPU ms per delivered event: hub main thread ${per(threads.main - at0.threads.main)}, mapping threads ` +
+        `${per(threads.mapping - at0.threads.mapping)}, other hub threads ${per(threads.other - at0.threads.other)}; ` +
+        `Postgres ${per(postgresCpuMs() - at0.pg)}; Redis ${per(cpuMs(redis) - at0.redis)}`,
+    );
+  } finally {
+    sink.close();
+    await hub.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -286,9 +286,7 @@ export class IngestService {
       rows.map((row) => (row.normalizing ? 1 : 0)),
       rows.map((row) => row.output?.receivedAt ?? null),
       rows.map((row) => row.output !== undefined),
-      ...firstOutputRows(
-        rows.flatMap(({ id, output }) => (output ? [{ ...output, inboundEventId: id }] : [])),
-      ),
+      ...firstOutputRows(rows.flatMap(({ id, output }) => (output ? [{ ...output, inboundEventId: id }] : []))),
     ]);
     return firstCallGets(
       inserted,

@@ -351,10 +351,7 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
   }
 
   /** The delivery rows each event should get (RoutingService.plan), for the active destinations. */
-  private async plan(
-    events: CloudEvent[],
-    destinations?: DestinationEntity[],
-  ): Promise<PlannedDelivery[]> {
+  private async plan(events: CloudEvent[], destinations?: DestinationEntity[]): Promise<PlannedDelivery[]> {
     const active = destinations ?? (await this.destinations.activeCached());
     return (await Promise.all(events.map((event) => this.routing.plan(event, active)))).flat();
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
@@ -88,11 +89,11 @@ export class OutboundClient {
 
     // One signal for the whole attempt: aborting it ends the wait for headers or the body read, and closes the
     // connection (an unfinished answer leaves it unusable).
-    const controller = new AbortController();
+    const signal = new EventEmitter();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      signal.emit('abort');
     }, deadlineMs);
     let status: number | undefined;
     try {
@@ -102,7 +103,7 @@ export class OutboundClient {
         method: request.method,
         headers: request.headers,
         body: request.body,
-        signal: controller.signal,
+        signal,
         // The deadline above is the one that counts; undici's own timers only back it up.
         headersTimeout: deadlineMs + 1000,
         bodyTimeout: deadlineMs + 1000,
@@ -170,21 +171,29 @@ function headerProblem(name: string, value: string): string | undefined {
 }
 
 /**
- * Reads up to `cap` bytes; stops there rather than draining the rest. Leaving the loop early destroys the body,
- * which makes undici close that connection: the unread rest leaves it unusable.
+ * Reads up to `cap` bytes; stops there rather than draining the rest. Stopping early destroys the body, which makes
+ * undici close that connection: the unread rest leaves it unusable. Stream events, not `for await`: the async
+ * iterator costs more per answer than the few chunks of a typical one are worth (issue 11).
  */
-async function readCapped(stream: Readable, cap: number): Promise<{ body: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (size + chunk.length > cap) {
-      chunks.push(chunk.subarray(0, cap - size));
-      return { body: Buffer.concat(chunks).toString('utf8'), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { body: Buffer.concat(chunks).toString('utf8'), truncated: false };
+function readCapped(stream: Readable, cap: number): Promise<{ body: string; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (size + chunk.length > cap) {
+        chunks.push(chunk.subarray(0, cap - size));
+        stream.destroy();
+        resolve({ body: Buffer.concat(chunks).toString('utf8'), truncated: true });
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    stream.once('end', () => resolve({ body: Buffer.concat(chunks).toString('utf8'), truncated: false }));
+    // Whatever comes first settles it; a later error or close is then a no-op, but keeps a listener.
+    stream.on('error', reject);
+    stream.once('close', () => reject(new Error('the connection closed before the response body ended')));
+  });
 }
 
 function describeFailure(err: unknown, during: string): Omit<OutboundResult, 'durationMs'> {

@@ -6,16 +6,15 @@
  * (all its threads, boot excluded), so the cost of normalise + deliver is seen without ingest beside it.
  * BENCH_CPU_PROF=1 profiles both processes (bench/results/profiles/drain/). HUB_* variables pass through to both processes (e.g. HUB_DESTINATION_CONCURRENCY). Figures only.
  */
-import { join } from 'node:path';
 import { closedLoop } from './load';
 import {
   askElephantToSink,
   countingSink,
   cpuMs,
   HubProcesses,
+  hubOptionsFromEnv,
   machineBusyMs,
   postgresCpuMs,
-  ROOT,
   sleep,
 } from './processes';
 
@@ -23,17 +22,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 
 async function main() {
   const sink = await countingSink();
-  // BENCH_CPU_PROF=1: profiles of every hub thread, for bench/profile-summary.ts.
-  // BENCH_MAIN=<path to another build's dist/src/main.js>: the same drain with that build, for before/after.
-  const hub = await HubProcesses.create(
-    {},
-    {
-      main: process.env.BENCH_MAIN,
-      execArgv: process.env.BENCH_CPU_PROF
-        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/drain')}`]
-        : [],
-    },
-  );
+  const hub = await HubProcesses.create({}, hubOptionsFromEnv('drain'));
   try {
     hub.spawn('api');
     await hub.healthy();

@@ -92,12 +92,28 @@ const postgresUid = (() => {
 
 /** CPU ms the whole machine spent busy (every core, from /proc/stat). */
 export function machineBusyMs(): number {
-  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/);
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/);
   return ((+user + +nice + +system + +irq + +softirq + +steal) * 1000) / 100;
 }
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * HubProcesses' options from the bench's environment: BENCH_MAIN=<another build's dist/src/main.js> runs that build
+ * (before/after); BENCH_CPU_PROF=1 profiles every hub thread into bench/results/profiles/<profiles>/, for
+ * bench/profile-summary.ts.
+ */
+export function hubOptionsFromEnv(profiles: string): { main?: string; execArgv: string[] } {
+  return {
+    main: process.env.BENCH_MAIN,
+    execArgv: process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles', profiles)}`]
+      : [],
+  };
+}
 
 /**
  * A compiled hub as real processes (one per role: `all`, or `api` plus workers) on the local Postgres and Redis, with
@@ -223,7 +239,12 @@ export async function countingSink(): Promise<{ url: string; received: () => num
 export async function askElephantToSink(hub: HubProcesses, sinkUrl: string, idPrefix: string): Promise<() => Request> {
   const secret = whsec();
   const source = await hub.api('POST', '/api/sources', { name: 'bench', connector: 'askelephant', secrets: [secret] });
-  await hub.api('POST', '/api/destinations', { name: 'sink', type: 'webhook', url: sinkUrl, eventTypes: ['activity.*'] });
+  await hub.api('POST', '/api/destinations', {
+    name: 'sink',
+    type: 'webhook',
+    url: sinkUrl,
+    eventTypes: ['activity.*'],
+  });
   const engagement = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
   let serial = 0;
   return () => {

@@ -11,9 +11,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openLoop } from './load';
-import { askElephantToSink, countingSink, cpuMs, HubProcesses, postgresCpuMs, ROOT, sleep } from './processes';
+import {
+  askElephantToSink,
+  countingSink,
+  cpuMs,
+  HubProcesses,
+  hubOptionsFromEnv,
+  postgresCpuMs,
+  sleep,
+} from './processes';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -50,15 +57,7 @@ function redisPids(): number[] {
 
 async function main() {
   const sink = await countingSink();
-  const hub = await HubProcesses.create(
-    {},
-    {
-      main: process.env.BENCH_MAIN,
-      execArgv: process.env.BENCH_CPU_PROF
-        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles/steady')}`]
-        : [],
-    },
-  );
+  const hub = await HubProcesses.create({}, hubOptionsFromEnv('steady'));
   try {
     const proc = hub.spawn('all');
     await hub.healthy();

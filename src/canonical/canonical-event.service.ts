@@ -57,6 +57,9 @@ export function firstOutputInserts(events: string, deliveries: string, storedIn?
    )`;
 }
 
+/** A first output before it is stored, with or without its event (issue 11: ingest stores both in one statement). */
+export type PreparedOutput = Omit<FirstOutput, 'inboundEventId'>;
+
 /** The values of firstOutputInserts' two parameters, for a batch of outputs. */
 export function firstOutputRows(outputs: FirstOutput[]): [events: string, deliveries: string] {
   return [
@@ -79,7 +82,7 @@ export function firstOutputRows(outputs: FirstOutput[]): [events: string, delive
 }
 
 /** The delivery rows a first output writes, as firstOutputInserts writes them (for a new event: all of them). */
-export function createdDeliveries(output: Omit<FirstOutput, 'inboundEventId'>): CreatedDelivery[] {
+export function createdDeliveries(output: PreparedOutput): CreatedDelivery[] {
   const claimed = new Set(output.claim.ids);
   return output.deliveries.map(({ id, destinationId, canonicalEventId, status }) => ({
     id,

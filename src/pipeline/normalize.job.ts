@@ -7,6 +7,7 @@ import {
   CanonicalEventService,
   CreatedDelivery,
   createdDeliveries,
+  PreparedOutput,
   sameOutput,
 } from '../canonical/canonical-event.service';
 import { CloudEvent } from '../canonical/cloud-event';
@@ -27,7 +28,7 @@ import { MappingUnavailableError } from '../mappings/mapping.pool';
 import type { MappingContext } from '../mappings/mapping.worker';
 import { MappingService } from '../mappings/mapping.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { PlannedDelivery, RoutingService } from '../routing/routing.service';
+import { RoutingService } from '../routing/routing.service';
 import { DeliverJob } from './deliver.job';
 import { DestinationGate } from './destination-gate';
 import { InFlight } from './in-flight';
@@ -39,7 +40,7 @@ import {
   NORMALIZE_WAITER_MAX_BYTES,
   QueueName,
 } from './pipeline.constants';
-import { LocalNormalize, NormalizeJobData, PipelineQueue, PreparedOutput } from './pipeline.queue';
+import { LocalNormalize, NormalizeJobData, PipelineQueue } from './pipeline.queue';
 import { PipelineWorkerHost } from './pipeline-worker-host';
 
 export type NormalizeOutcome = 'normalized' | 'failed' | 'skipped';
@@ -217,18 +218,8 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     try {
       const mapped = await this.mappings.mapRawIfIdle(event.body, this.contextOf(event, connector, 0));
       if (!mapped) return undefined;
-      const planned = await this.plan(mapped.events);
-      const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
-      return {
-        connector,
-        reserved,
-        output: {
-          events: mapped.events,
-          mappingVersion: mapped.version,
-          deliveries: planned,
-          claim: { ids: [...reserved.keys()], leaseSeconds: this.deliverJob.leaseSeconds },
-        },
-      };
+      const destinations = await this.destinations.activeCached();
+      return { connector, ...(await this.routeFirst(mapped.events, mapped.version, destinations)) };
     } catch {
       return undefined;
     }
@@ -334,14 +325,16 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     mappingVersion: string,
     destinations: DestinationEntity[],
   ): Promise<{ id: string; destinationId: string }[]> {
-    const planned = await this.plan(events, destinations);
-    const reserved = await this.deliverJob.reserve(planned.filter((d) => d.status === 'pending'));
+    const { output, reserved } = await this.routeFirst(events, mappingVersion, destinations);
     let created: CreatedDelivery[];
     try {
-      created = await this.canonical.insertFirstOutput(inboundId, events, mappingVersion, planned, {
-        ids: [...reserved.keys()],
-        leaseSeconds: this.deliverJob.leaseSeconds,
-      });
+      created = await this.canonical.insertFirstOutput(
+        inboundId,
+        events,
+        mappingVersion,
+        output.deliveries,
+        output.claim,
+      );
     } catch (err) {
       for (const release of reserved.values()) release();
       throw err;
@@ -350,10 +343,19 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
     return created.filter((d) => d.status === 'pending');
   }
 
-  /** The delivery rows each event should get (RoutingService.plan), for the active destinations. */
-  private async plan(events: CloudEvent[], destinations?: DestinationEntity[]): Promise<PlannedDelivery[]> {
-    const active = destinations ?? (await this.destinations.activeCached());
-    return (await Promise.all(events.map((event) => this.routing.plan(event, active)))).flat();
+  /**
+   * An event's first output, routed (RoutingService.plan): a slot is reserved now for each pending delivery whose
+   * destination has one free in this process (DeliverJob.reserve), and those are to be written claimed.
+   */
+  private async routeFirst(
+    events: CloudEvent[],
+    mappingVersion: string,
+    destinations: DestinationEntity[],
+  ): Promise<Omit<PreparedFirst, 'connector'>> {
+    const deliveries = (await Promise.all(events.map((event) => this.routing.plan(event, destinations)))).flat();
+    const reserved = await this.deliverJob.reserve(deliveries.filter((d) => d.status === 'pending'));
+    const claim = { ids: [...reserved.keys()], leaseSeconds: this.deliverJob.leaseSeconds };
+    return { reserved, output: { events, mappingVersion, deliveries, claim } };
   }
 
   private contextOf(inbound: InboundForNormalize, connector: string, revision: number): MappingContext {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../common/logger';
 import { withTimeout } from '../common/with-timeout';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import type { FirstOutput } from '../canonical/canonical-event.service';
+import type { PreparedOutput } from '../canonical/canonical-event.service';
 import type { NormalizeStart } from '../ingest/inbound-event.service';
 import { QueueName } from './pipeline.constants';
 
@@ -28,9 +28,6 @@ export interface EnrichJobData {
   /** How often this job already waited for its source to have a free slot. */
   waits?: number;
 }
-
-/** An event's first output without the event's id: what ingest stores in the same statement as the event. */
-export type PreparedOutput = Omit<FirstOutput, 'inboundEventId'>;
 
 /**
  * Issue 11: this process's promise to normalise an event ingest is about to store (NormalizeJob.claimInline). The

@@ -63,6 +63,16 @@ export class MappingPool {
   private closed = false;
   private nextTaskId = 1;
   private readonly running = new Map<number, RunningTask>();
+  /** Of `running`, the urgent ones. */
+  private urgentTasks = 0;
+  /** Tasks handed to piscina and not finished: at most one per thread, so piscina never queues any. */
+  private handedOver = 0;
+  /**
+   * Tasks waiting for a thread, urgent ones first, each kind in order (issue 11: ingest's mappings, made before the
+   * ack, never wait behind a backlog being normalised). Kept here because piscina queues a task that has an abort
+   * signal, as each of these has for its hard deadline, first come first served.
+   */
+  private readonly waiting = { urgent: [] as (() => void)[], other: [] as (() => void)[] };
 
   constructor(options: MappingPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? 2));
@@ -70,11 +80,15 @@ export class MappingPool {
     this.heapMb = options.heapMb;
   }
 
-  /** Maps one raw body; resolves with validated CloudEvents or rejects with a MappingException naming the reason. */
+  /**
+   * Maps one raw body; resolves with validated CloudEvents or rejects with a MappingException naming the reason.
+   * `urgent`: it goes before every waiting task that is not.
+   */
   async run(
     expression: MappingExpression,
     raw: Buffer | Uint8Array | string,
     context: MappingContext,
+    urgent = false,
   ): Promise<CloudEvent[]> {
     if (this.closed) throw new MappingPoolClosedError();
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
@@ -85,17 +99,24 @@ export class MappingPool {
     const taskId = this.nextTaskId++;
     const entry: RunningTask = { abort: new AbortController() };
     this.running.set(taskId, entry);
+    if (urgent) this.urgentTasks++;
     let outcome: MappingOutcome;
     try {
-      outcome = await this.pool().run(
-        { expression, body, context, taskId },
-        { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
-      );
+      await this.threadFor(urgent);
+      try {
+        outcome = await this.pool().run(
+          { expression, body, context, taskId },
+          { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
+        );
+      } finally {
+        this.nextTask();
+      }
     } catch (err) {
       throw this.taskError(expression.name, entry, err);
     } finally {
       clearTimeout(entry.deadline);
       this.running.delete(taskId);
+      if (urgent) this.urgentTasks--;
     }
     if (!outcome.ok) {
       const failure = new MappingException(outcome.code, outcome.reason);
@@ -106,19 +127,35 @@ export class MappingPool {
   }
 
   /**
-   * Whether a task submitted now starts at once: fewer tasks are submitted and unfinished than there are threads
-   * (issue 11: ingest maps an event before it stores it only then, so a busy or stuck pool never holds up an ack).
+   * Whether an urgent task submitted now waits behind fewer than `perThread` urgent tasks per thread, counting those
+   * running (issue 11: ingest maps an event before it stores it only then, so a backed-up pool never holds up an ack
+   * for long). Other tasks delay it by at most one task per thread: those already running.
    */
-  idle(): boolean {
-    return !this.closed && this.running.size < this.threads;
+  acceptsUrgent(perThread: number): boolean {
+    return !this.closed && this.urgentTasks < this.threads * perThread;
   }
 
-  /** Terminates every thread; tasks still running fail with MappingPoolClosedError. */
+  /** Terminates every thread; tasks still running or waiting fail with MappingPoolClosedError. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const start of [...this.waiting.urgent.splice(0), ...this.waiting.other.splice(0)]) start();
     const piscina = this.piscina;
     this.piscina = undefined;
     await piscina?.destroy();
+  }
+
+  /** Resolves when the task may go to piscina: a thread is free for it. Throws once the pool is closed. */
+  private async threadFor(urgent: boolean): Promise<void> {
+    if (this.handedOver < this.threads) this.handedOver++;
+    else await new Promise<void>((start) => this.waiting[urgent ? 'urgent' : 'other'].push(start));
+    if (this.closed) throw new MappingPoolClosedError();
+  }
+
+  /** A task handed over is done: its thread goes to the next waiting task, urgent ones first. */
+  private nextTask(): void {
+    const start = this.waiting.urgent.shift() ?? this.waiting.other.shift();
+    if (start) start();
+    else this.handedOver--;
   }
 
   private pool(): Piscina<MappingTask, MappingOutcome> {
@@ -127,8 +164,7 @@ export class MappingPool {
         filename: workerFilename(),
         minThreads: this.threads,
         maxThreads: this.threads,
-        // Callers bound their own concurrency (the normalize worker's); piscina's default queue of threads² would
-        // reject a burst instead of queueing it.
+        // At most one task per thread is handed over (threadFor); piscina holds them only while its threads boot.
         maxQueue: Infinity,
         ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
       });

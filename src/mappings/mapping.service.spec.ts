@@ -222,21 +222,66 @@ describe(MappingService.name, () => {
     }
   });
 
-  it('maps only when a thread is free (mapRawIfIdle): never behind a stuck task', async () => {
-    const one = new MappingService(root, { threads: 1 });
-    try {
-      const [event] = (await one.mapRawIfIdle('{"id": "a", "name": "b"}', context('ok')))!.events;
-      expect(event.subject).toBe('tag:acme:a');
-      const stuck = failureOf(one.mapRaw(JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));
-      await expect(one.mapRawIfIdle('{"id": "a", "name": "b"}', context('ok'))).resolves.toBeUndefined();
-      expect((await stuck).code).toBe(MappingErrorCode.Bounds);
-      await expect(one.mapRawIfIdle('{"id": "c", "name": "d"}', context('ok'))).resolves.toMatchObject({
-        events: [{ subject: 'tag:acme:c' }],
-        version: expect.stringMatching(/^file:/),
-      });
-    } finally {
-      await one.close();
-    }
+  describe('mapRawSoon (issue 11: ingest maps before its ack)', () => {
+    const quick = { perThread: 4, waitMs: 50 };
+    const stuckOn = (service: MappingService, map: (raw: string, ctx: MappingContext) => Promise<unknown>) => {
+      let settled = false;
+      const failure = failureOf(map.call(service, JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));
+      void failure.finally(() => (settled = true));
+      return { failure, settled: () => settled };
+    };
+
+    it('maps, and gives up after its wait while the only thread is stuck, long before the stuck task ends', async () => {
+      const one = new MappingService(root, { threads: 1 });
+      try {
+        await one.mapRaw('{"id": "w", "name": "b"}', context('ok')); // the thread boots
+        const [event] = (await one.mapRawSoon('{"id": "a", "name": "b"}', context('ok'), quick))!.events;
+        expect(event.subject).toBe('tag:acme:a');
+        const stuck = stuckOn(one, one.mapRaw);
+        await expect(one.mapRawSoon('{"id": "a", "name": "b"}', context('ok'), quick)).resolves.toBeUndefined();
+        expect(stuck.settled()).toBe(false);
+        expect((await stuck.failure).code).toBe(MappingErrorCode.Bounds);
+        await one.mapRaw('{"id": "w", "name": "b"}', context('ok')); // the thread that replaced the stuck one boots
+        await expect(one.mapRawSoon('{"id": "c", "name": "d"}', context('ok'), quick)).resolves.toMatchObject({
+          events: [{ subject: 'tag:acme:c' }],
+          version: expect.stringMatching(/^file:/),
+        });
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('declines at once while its own kind fills the pool', async () => {
+      const one = new MappingService(root, { threads: 1 });
+      try {
+        const stuck = stuckOn(one, (raw, ctx) => one.mapRawSoon(raw, ctx, { perThread: 1, waitMs: 60_000 }));
+        await expect(
+          one.mapRawSoon('{"id": "a", "name": "b"}', context('ok'), { perThread: 1, waitMs: 60_000 }),
+        ).resolves.toBeUndefined();
+        expect(stuck.settled()).toBe(false);
+        expect((await stuck.failure).code).toBe(MappingErrorCode.Bounds);
+      } finally {
+        await one.close();
+      }
+    });
+
+    it('goes ahead of the mappings already waiting for a thread', async () => {
+      const one = new MappingService(root, { threads: 1 });
+      try {
+        const stuck = stuckOn(one, one.mapRaw);
+        const order: string[] = [];
+        const waiting = [1, 2].map((n) =>
+          one.mapRaw(`{"id": "w${n}", "name": "b"}`, context('ok')).then(() => order.push(`waiting ${n}`)),
+        );
+        const urgent = one
+          .mapRawSoon('{"id": "u", "name": "b"}', context('ok'), { perThread: 4, waitMs: 60_000 })
+          .then((mapped) => order.push(`urgent ${mapped?.events[0].subject}`));
+        await Promise.all([stuck.failure, ...waiting, urgent]);
+        expect(order).toEqual(['urgent tag:acme:u', 'waiting 1', 'waiting 2']);
+      } finally {
+        await one.close();
+      }
+    });
   });
 
   it('refuses work once closed, with an error that is not the event’s fault', async () => {

@@ -71,21 +71,38 @@ export class MappingService {
     return this.runResolved(await this.resolve(context.connector, context.vendorEventType), raw, context);
   }
 
-  /** mapRawVersioned, only if the pool would start it at once (MappingPool.idle); undefined otherwise. */
-  async mapRawIfIdle(
+  /**
+   * mapRawVersioned for a caller that must not wait long (issue 11: ingest, before its ack), ahead of every other
+   * waiting task. Undefined at once when the pool already holds `bound.perThread` such tasks per thread
+   * (MappingPool.acceptsUrgent), and undefined after
+   * `bound.waitMs` when the mapping has not come back by then (a stuck thread, a slow mapping): that task still
+   * runs, and its result or failure is dropped.
+   */
+  async mapRawSoon(
     raw: Buffer | string,
     context: MappingContext,
+    bound: { perThread: number; waitMs: number },
   ): Promise<{ events: CloudEvent[]; version: string } | undefined> {
     const mapping = await this.resolve(context.connector, context.vendorEventType);
-    return this.pool.idle() ? this.runResolved(mapping, raw, context) : undefined;
+    if (!this.pool.acceptsUrgent(bound.perThread)) return undefined;
+    const mapped = this.runResolved(mapping, raw, context, true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), bound.waitMs)));
+    try {
+      return await Promise.race([mapped, late]);
+    } finally {
+      clearTimeout(timer);
+      mapped.catch(() => undefined); // a failure after the wait ran out belongs to no one
+    }
   }
 
   private async runResolved(
     mapping: ResolvedMapping,
     raw: Buffer | string,
     context: MappingContext,
+    urgent = false,
   ): Promise<{ events: CloudEvent[]; version: string }> {
-    return { events: await this.pool.run(mapping.expression, raw, context), version: mapping.version };
+    return { events: await this.pool.run(mapping.expression, raw, context, urgent), version: mapping.version };
   }
 
   /** Runs a candidate expression (preview, dry-run, checks before saving) on the same threads, with the same bounds. */

@@ -21,6 +21,8 @@ import {
   NORMALIZE_RETRY_SECONDS,
   NORMALIZE_WAIT_MS,
   NORMALIZE_WAITER_MAX_BYTES,
+  PREPARE_TASKS_PER_THREAD,
+  PREPARE_WAIT_MS,
 } from './pipeline.constants';
 import { PipelineQueue } from './pipeline.queue';
 
@@ -65,7 +67,7 @@ describe(NormalizeJob.name, () => {
     markFailed: jest.fn(),
     markNormalized: jest.fn(),
   });
-  const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn(), mapRawIfIdle: jest.fn() });
+  const mappings = mockOf<MappingService>({ mapRawVersioned: jest.fn(), mapRawSoon: jest.fn() });
   const canonical = mockOf<CanonicalEventService>({ insert: jest.fn(), insertFirstOutput: jest.fn() });
   const deliveries = mockOf<DeliveryService>({ supersedeWaiting: jest.fn() });
   const routing = mockOf<RoutingService>({ route: jest.fn(), plan: jest.fn() });
@@ -77,7 +79,7 @@ describe(NormalizeJob.name, () => {
     jest.clearAllMocks();
     inbound.beginNormalize.mockResolvedValue(inboundRow());
     mappings.mapRawVersioned.mockResolvedValue({ events: [event], version: 'file:abc' });
-    mappings.mapRawIfIdle.mockResolvedValue({ events: [event], version: 'file:abc' });
+    mappings.mapRawSoon.mockResolvedValue({ events: [event], version: 'file:abc' });
     destinations.activeCached.mockResolvedValue([]);
     deliverJob.dispatch.mockImplementation(async (pending) => pending);
     deliverJob.reserve.mockResolvedValue(new Map());
@@ -259,9 +261,10 @@ describe(NormalizeJob.name, () => {
       it('maps and routes the event, with the deliveries it has a slot for to be written claimed', async () => {
         reserveFirst();
         const output = await sut.claimInline(100)!.prepare(stored(1));
-        expect(mappings.mapRawIfIdle).toHaveBeenCalledWith(
+        expect(mappings.mapRawSoon).toHaveBeenCalledWith(
           inboundRow().body,
           expect.objectContaining({ inboundEventId: 'in_1', revision: 0, connector: 'salesask' }),
+          { perThread: PREPARE_TASKS_PER_THREAD, waitMs: PREPARE_WAIT_MS },
         );
         expect(deliverJob.reserve).toHaveBeenCalledWith([planned[0]]);
         expect(output).toEqual({
@@ -303,10 +306,13 @@ describe(NormalizeJob.name, () => {
       });
 
       it.each([
-        ['no mapping thread is free', () => mappings.mapRawIfIdle.mockResolvedValue(undefined)],
+        [
+          'the mapping pool is backed up, or the mapping is late',
+          () => mappings.mapRawSoon.mockResolvedValue(undefined),
+        ],
         [
           'the mapping fails',
-          () => mappings.mapRawIfIdle.mockRejectedValue(new MappingException(MappingErrorCode.Evaluate, 'boom')),
+          () => mappings.mapRawSoon.mockRejectedValue(new MappingException(MappingErrorCode.Evaluate, 'boom')),
         ],
         [
           'the destinations cannot be read',

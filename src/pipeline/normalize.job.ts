@@ -38,6 +38,8 @@ import {
   NORMALIZE_RETRY_SECONDS,
   NORMALIZE_WAIT_MS,
   NORMALIZE_WAITER_MAX_BYTES,
+  PREPARE_TASKS_PER_THREAD,
+  PREPARE_WAIT_MS,
   QueueName,
 } from './pipeline.constants';
 import { LocalNormalize, NormalizeJobData, PipelineQueue } from './pipeline.queue';
@@ -207,16 +209,19 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
 
   /**
    * Issue 11: an event's first output made before the event is stored, so ingest writes both in one statement (one
-   * commit and one row version of the event fewer). Only when a mapping thread is free now (MappingService.
-   * mapRawIfIdle), so a busy or stuck pool never holds up an ack. Deliveries whose destination has a free slot are
-   * reserved, to be written claimed. Undefined when it cannot be made now, for any reason: the event is then stored
+   * commit and one row version of the event fewer). Only when the mapping pool is not backed up, and within
+   * PREPARE_WAIT_MS (MappingService.mapRawSoon), so a busy or stuck pool never holds up an ack for long. Deliveries
+   * whose destination has a free slot are reserved, to be written claimed. Undefined when it cannot be made now, for any reason: the event is then stored
    * alone and normalised the usual way, which records what went wrong.
    */
   private async prepareFirst(event: NormalizeStart): Promise<PreparedFirst | undefined> {
     const connector = event.connector;
     if (!connector) return undefined;
     try {
-      const mapped = await this.mappings.mapRawIfIdle(event.body, this.contextOf(event, connector, 0));
+      const mapped = await this.mappings.mapRawSoon(event.body, this.contextOf(event, connector, 0), {
+        perThread: PREPARE_TASKS_PER_THREAD,
+        waitMs: PREPARE_WAIT_MS,
+      });
       if (!mapped) return undefined;
       const destinations = await this.destinations.activeCached();
       return { connector, ...(await this.routeFirst(mapped.events, mapped.version, destinations)) };

@@ -33,6 +33,14 @@ export const DISPATCH_MAX_WAITERS = 256;
  * normalize queue. Shorter than NORMALIZE_RETRY_SECONDS, so the reconciler never enqueues one still waiting.
  */
 export const NORMALIZE_WAIT_MS = 5000;
+/**
+ * Issue 11: ingest maps an event before it stores it (NormalizeJob.prepareFirst) while the mapping pool holds fewer
+ * than this many tasks per thread, and waits for that mapping at most PREPARE_WAIT_MS; otherwise the event is stored
+ * alone and normalised after the ack. Queueing behind a few tasks costs the vendor a millisecond or two; declining
+ * costs the hub a commit and an update of the stored event.
+ */
+export const PREPARE_TASKS_PER_THREAD = 4;
+export const PREPARE_WAIT_MS = 50;
 /** At most this many such events wait, each with a body of at most NORMALIZE_WAITER_MAX_BYTES (memory stays bounded). */
 export const NORMALIZE_MAX_WAITERS = 256;
 export const NORMALIZE_WAITER_MAX_BYTES = 64 * 1024;

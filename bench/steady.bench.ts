@@ -11,6 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Client } from 'pg';
 import { openLoop } from './load';
 import {
   askElephantToSink,
@@ -47,6 +48,18 @@ function threadCpuMs(pid: number, boot: Set<string>): { main: number; mapping: n
   return out;
 }
 
+/** The hub database's commits, and its events' row versions written: inserts and updates of inbound_event. */
+async function writes(db: Client): Promise<{ commits: number; inserted: number; updated: number }> {
+  // A backend reports its counters within a second of going idle.
+  await sleep(1500);
+  const { rows } = await db.query<{ commits: number; inserted: number; updated: number }>(
+    `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::int AS commits,
+            n_tup_ins::int AS inserted, n_tup_upd::int AS updated
+     FROM pg_stat_user_tables WHERE relname = 'inbound_event'`,
+  );
+  return rows[0];
+}
+
 function redisPids(): number[] {
   try {
     return execFileSync('pgrep', ['-x', 'redis-server'], { encoding: 'utf8' }).trim().split('\n').map(Number);
@@ -71,22 +84,36 @@ async function main() {
     await drained(warm.acked);
     const pid = proc.pid!;
     const redis = redisPids();
+    const db = new Client({ connectionString: hub.env.DATABASE_URL });
+    await db.connect();
+    const writes0 = await writes(db);
     const at0 = { threads: threadCpuMs(pid, boot), pg: postgresCpuMs(), redis: cpuMs(redis) };
     const delivered0 = sink.received();
     const result = await openLoop(hub.base, RATE, SECONDS, () => next());
     const lagStart = Date.now();
     await drained(warm.acked + result.acked);
+    const lagMs = Date.now() - lagStart;
     const events = sink.received() - delivered0;
     const threads = threadCpuMs(pid, boot);
+    const pg = postgresCpuMs();
+    const writes1 = await writes(db);
+    await db.end();
     const per = (ms: number) => (ms / Math.max(1, events)).toFixed(2);
     console.log(
       `offered ${RATE}/s for ${SECONDS} s: acked ${result.acked} (errors ${result.errors}), ` +
-        `${events} delivered, the last ${Date.now() - lagStart} ms after the load ended`,
+        `${events} delivered, the last ${lagMs} ms after the load ended`,
     );
     console.log(
       `CPU ms per delivered event: hub main thread ${per(threads.main - at0.threads.main)}, mapping threads ` +
         `${per(threads.mapping - at0.threads.mapping)}, other hub threads ${per(threads.other - at0.threads.other)}; ` +
-        `Postgres ${per(postgresCpuMs() - at0.pg)}; Redis ${per(cpuMs(redis) - at0.redis)}`,
+        `Postgres ${per(pg - at0.pg)}; Redis ${per(cpuMs(redis) - at0.redis)}`,
+    );
+    // An event stored with its output is inserted `normalized`; one normalised after its ack is updated once more.
+    const acked = result.acked;
+    console.log(
+      `per acked event: ${((writes1.commits - writes0.commits) / acked).toFixed(2)} commits (the measuring ` +
+        `statements included), inbound_event ${((writes1.inserted - writes0.inserted) / acked).toFixed(2)} inserts ` +
+        `and ${((writes1.updated - writes0.updated) / acked).toFixed(2)} updates`,
     );
   } finally {
     sink.close();

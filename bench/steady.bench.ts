@@ -50,8 +50,8 @@ function threadCpuMs(pid: number, boot: Set<string>): { main: number; mapping: n
 
 /** The hub database's commits, and its events' row versions written: inserts and updates of inbound_event. */
 async function writes(db: Client): Promise<{ commits: number; inserted: number; updated: number }> {
-  // A backend reports its counters within a second of going idle.
-  await sleep(1500);
+  // An idle backend reports what it counted since its last report within 10 s (Postgres 15's PGSTAT_IDLE_INTERVAL).
+  await sleep(11_000);
   const { rows } = await db.query<{ commits: number; inserted: number; updated: number }>(
     `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::int AS commits,
             n_tup_ins::int AS inserted, n_tup_upd::int AS updated

@@ -33,6 +33,9 @@ interface RunningTask {
   deadline?: NodeJS.Timeout;
 }
 
+/** MappingPool.nextTask: urgent tasks started in a row while others wait, before one of the others goes. */
+export const URGENT_IN_A_ROW = 4;
+
 /**
  * Thrown (not a MappingException) when the pool cannot run a task — it is closing, or a thread died before it
  * started the task: the event is not at fault and must be retried later.
@@ -68,11 +71,13 @@ export class MappingPool {
   /** Tasks handed to piscina and not finished: at most one per thread, so piscina never queues any. */
   private handedOver = 0;
   /**
-   * Tasks waiting for a thread, urgent ones first, each kind in order (issue 11: ingest's mappings, made before the
-   * ack, never wait behind a backlog being normalised). Kept here because piscina queues a task that has an abort
+   * Tasks waiting for a thread, urgent ones first (but see nextTask), each kind in order (issue 11: ingest's mappings,
+   * made before the ack, do not wait behind a backlog being normalised). Kept here because piscina queues a task that has an abort
    * signal, as each of these has for its hard deadline, first come first served.
    */
   private readonly waiting = { urgent: [] as (() => void)[], other: [] as (() => void)[] };
+  /** Urgent tasks started in a row while others waited: after URGENT_IN_A_ROW, one of the others goes. */
+  private urgentInARow = 0;
 
   constructor(options: MappingPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? 2));
@@ -151,9 +156,16 @@ export class MappingPool {
     if (this.closed) throw new MappingPoolClosedError();
   }
 
-  /** A task handed over is done: its thread goes to the next waiting task, urgent ones first. */
+  /**
+   * A task handed over is done: its thread goes to the next waiting task, urgent ones first, except that a task
+   * that is not urgent goes after every URGENT_IN_A_ROW urgent ones, so a steady stream of urgent tasks never
+   * starves the rest (the backlog's normalisation).
+   */
   private nextTask(): void {
-    const start = this.waiting.urgent.shift() ?? this.waiting.other.shift();
+    const { urgent, other } = this.waiting;
+    const takeOther = other.length > 0 && (urgent.length === 0 || this.urgentInARow >= URGENT_IN_A_ROW);
+    const start = takeOther ? other.shift() : urgent.shift();
+    this.urgentInARow = start && !takeOther && other.length > 0 ? this.urgentInARow + 1 : 0;
     if (start) start();
     else this.handedOver--;
   }

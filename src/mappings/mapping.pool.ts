@@ -71,9 +71,9 @@ export class MappingPool {
   /** Tasks handed to piscina and not finished: at most one per thread, so piscina never queues any. */
   private handedOver = 0;
   /**
-   * Tasks waiting for a thread, urgent ones first (but see nextTask), each kind in order (issue 11: ingest's mappings,
-   * made before the ack, do not wait behind a backlog being normalised). Kept here because piscina queues a task that has an abort
-   * signal, as each of these has for its hard deadline, first come first served.
+   * Tasks waiting for a thread, urgent ones first (but see nextTask), each kind in order (issue 11: ingest's
+   * mappings, made before the ack, do not wait behind a backlog being normalised). Kept here because piscina queues
+   * a task that has an abort signal, as each of these has for its hard deadline, first come first served.
    */
   private readonly waiting = { urgent: [] as (() => void)[], other: [] as (() => void)[] };
   /** Urgent tasks started in a row while others waited: after URGENT_IN_A_ROW, one of the others goes. */
@@ -87,7 +87,7 @@ export class MappingPool {
 
   /**
    * Maps one raw body; resolves with validated CloudEvents or rejects with a MappingException naming the reason.
-   * `urgent`: it goes before every waiting task that is not.
+   * `urgent`: it goes before the waiting tasks that are not (see nextTask).
    */
   async run(
     expression: MappingExpression,
@@ -134,7 +134,8 @@ export class MappingPool {
   /**
    * Whether an urgent task submitted now waits behind fewer than `perThread` urgent tasks per thread, counting those
    * running (issue 11: ingest maps an event before it stores it only then, so a backed-up pool never holds up an ack
-   * for long). Other tasks delay it by at most one task per thread: those already running.
+   * for long). Other tasks delay it little: those already running, and one for every URGENT_IN_A_ROW urgent tasks
+   * started while others wait.
    */
   acceptsUrgent(perThread: number): boolean {
     return !this.closed && this.urgentTasks < this.threads * perThread;

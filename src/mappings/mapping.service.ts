@@ -72,11 +72,11 @@ export class MappingService {
   }
 
   /**
-   * mapRawVersioned for a caller that must not wait long (issue 11: ingest, before its ack), ahead of every other
-   * waiting task. Undefined at once when the pool already holds `bound.perThread` such tasks per thread
-   * (MappingPool.acceptsUrgent), and undefined after
-   * `bound.waitMs` when the mapping has not come back by then (a stuck thread, a slow mapping): that task still
-   * runs, and its result or failure is dropped.
+   * mapRawVersioned for a caller that must not wait long (issue 11: ingest, before its ack), as an urgent task: ahead
+   * of the tasks waiting for a thread (MappingPool.run). Undefined at once when the pool already holds
+   * `bound.perThread` urgent tasks per thread (MappingPool.acceptsUrgent), and undefined after `bound.waitMs` when the
+   * mapping has not come back by then (a stuck thread, a slow mapping): that task still runs, and its result or
+   * failure is dropped.
    */
   async mapRawSoon(
     raw: Buffer | string,

@@ -211,8 +211,8 @@ export class NormalizeJob extends PipelineWorkerHost implements OnApplicationBoo
    * Issue 11: an event's first output made before the event is stored, so ingest writes both in one statement (one
    * commit and one row version of the event fewer). Only when the mapping pool is not backed up, and within
    * PREPARE_WAIT_MS (MappingService.mapRawSoon), so a busy or stuck pool never holds up an ack for long. Deliveries
-   * whose destination has a free slot are reserved, to be written claimed. Undefined when it cannot be made now, for any reason: the event is then stored
-   * alone and normalised the usual way, which records what went wrong.
+   * whose destination has a free slot are reserved, to be written claimed. Undefined when it cannot be made now, for
+   * any reason: the event is then stored alone and normalised the usual way, which records what went wrong.
    */
   private async prepareFirst(event: NormalizeStart): Promise<PreparedFirst | undefined> {
     const connector = event.connector;

@@ -132,7 +132,7 @@ class HubEnvironment {
   @IsInt()
   @Min(1)
   @Max(256)
-  HUB_NORMALIZE_CONCURRENCY = 8;
+  HUB_NORMALIZE_CONCURRENCY = 16;
 
   /** Enrichment (issue 12): the overall deadline of one vendor API fetch, in seconds. */
   @Transform(toInt)

@@ -224,7 +224,8 @@ describe(MappingService.name, () => {
   });
 
   describe('mapRawSoon (issue 11: ingest maps before its ack)', () => {
-    const quick = { perThread: 4, waitMs: 50 };
+    // Long enough for a warm mapping on a busy CI machine, far shorter than a stuck task (the 1 s and 2 s limits).
+    const quick = { perThread: 4, waitMs: 400 };
     const stuckOn = (service: MappingService, map: (raw: string, ctx: MappingContext) => Promise<unknown>) => {
       let settled = false;
       const failure = failureOf(map.call(service, JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));

@@ -9,8 +9,8 @@
  * Phases for 1 and 2, after a warm-up at 500/s for 5 s: open loop at 500/s for 10 s (end to end p50/p99, backlog
  * 2 s after the load stops); closed loop with 64 connections for 8 s (acks/s, delivered/s during the load and
  * until the last delivery); Sales Ask (url-token) closed loop for 5 s; then 3 destinations per event at 500/s. For
- * 3: the closed loop with 1, then 2 workers. Then µs per JSONata evaluation of every shipped mapping, in this process. RSS of the server process is
- * read 10 s into its first load and again at its end.
+ * 3: the closed loop with 1, then 2 workers. Then µs per JSONata evaluation of every shipped mapping, in this
+ * process. RSS of the server process is read 10 s into its first load and again at its end.
  *
  * Env: BENCH_CPU_PROF=1 runs the hub processes under --cpu-prof (profiles in bench/results/profiles/<run>/, one per
  * process and thread; bench/profile-summary.ts reads them);

@@ -1,13 +1,15 @@
 /*
- * What one event costs at a rate the hub keeps up with (issue 11): `npx ts-node --transpile-only bench/steady.bench.ts`
- * (after `npm run build`). One HUB_ROLE=all process takes an open loop of signed AskElephant webhooks at BENCH_RATE/s
- * (default 200) for BENCH_SECONDS (default 20) into one webhook destination, a loopback sink. After a 5 s warm-up and
- * its drain, it divides the CPU of the measured run, to its last delivery, by the events delivered: the hub's threads one by one (main thread,
- * mapping threads, the rest: V8 and libuv helpers), Postgres (every backend), and Redis. Unlike
- * a saturating load, nothing here waits in a backlog, so these are the costs of the path every event takes when the
- * hub is not behind. BENCH_MAIN=<path to another build's dist/src/main.js>: the same run with that build; BENCH_CPU_PROF=1 profiles
- * every hub thread (bench/results/profiles/steady/, for bench/profile-summary.ts). Figures
- * only.
+ * What one event costs at a rate the hub keeps up with (issue 11):
+ * `npx ts-node --transpile-only bench/steady.bench.ts` (after `npm run build`). One HUB_ROLE=all process takes an
+ * open loop of signed AskElephant webhooks at BENCH_RATE/s (default 200) for BENCH_SECONDS (default 20) into one
+ * webhook destination, a loopback sink. After a 5 s warm-up and its drain, it divides the CPU of the measured run,
+ * to its last delivery, by the events delivered: the hub's threads one by one (main thread, mapping threads, the
+ * rest: V8 and libuv helpers), Postgres (every backend), and Redis. It also prints the commits and the
+ * inbound_event inserts and updates per event, from Postgres' statistics (each reading waits 11 s for them).
+ * Unlike a saturating load, nothing here waits in a backlog, so these are the costs of the path every event takes
+ * when the hub is not behind. BENCH_MAIN=<path to another build's dist/src/main.js>: the same run with that build;
+ * BENCH_CPU_PROF=1 profiles every hub thread (bench/results/profiles/steady/, for bench/profile-summary.ts).
+ * Figures only.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -96,6 +98,7 @@ async function main() {
     const events = sink.received() - delivered0;
     const threads = threadCpuMs(pid, boot);
     const pg = postgresCpuMs();
+    const redisMs = cpuMs(redis);
     const writes1 = await writes(db);
     await db.end();
     const per = (ms: number) => (ms / Math.max(1, events)).toFixed(2);
@@ -106,7 +109,7 @@ async function main() {
     console.log(
       `CPU ms per delivered event: hub main thread ${per(threads.main - at0.threads.main)}, mapping threads ` +
         `${per(threads.mapping - at0.threads.mapping)}, other hub threads ${per(threads.other - at0.threads.other)}; ` +
-        `Postgres ${per(pg - at0.pg)}; Redis ${per(cpuMs(redis) - at0.redis)}`,
+        `Postgres ${per(pg - at0.pg)}; Redis ${per(redisMs - at0.redis)}`,
     );
     // An event stored with its output is inserted `normalized`; one normalised after its ack is updated once more.
     const acked = result.acked;

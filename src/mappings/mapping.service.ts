@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudEvent } from '../canonical/cloud-event';
 import { sha256Hex } from '../common/ids';
+import { within } from '../common/with-timeout';
 import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
 import { MappingOverrideService } from './mapping-override.service';
@@ -86,14 +87,8 @@ export class MappingService {
     const mapping = await this.resolve(context.connector, context.vendorEventType);
     if (!this.pool.acceptsUrgent(bound.perThread)) return undefined;
     const mapped = this.runResolved(mapping, raw, context, true);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), bound.waitMs)));
-    try {
-      return await Promise.race([mapped, late]);
-    } finally {
-      clearTimeout(timer);
-      mapped.catch(() => undefined); // a failure after the wait ran out belongs to no one
-    }
+    mapped.catch(() => undefined); // a failure after the wait ran out belongs to no one
+    return within(mapped, bound.waitMs, undefined);
   }
 
   private async runResolved(

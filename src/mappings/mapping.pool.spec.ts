@@ -101,18 +101,32 @@ describe(MappingPool.name, () => {
     expect(pool.handedOver()).toEqual({ batches: 4, tasks: 6 });
   });
 
+  it('puts at most one task that is not urgent in a batch while an urgent one is about', async () => {
+    const pool = onePool();
+    const { order, run } = recorder(pool);
+    await run('boot', ok, '{"id": "b"}');
+    const first = run('first', ok, '{"id": "f"}');
+    const waiting = [1, 2, 3].map((n) => run(`w${n}`, ok, `{"id": "w${n}"}`));
+    const urgent = run('u', ok, '{"id": "u"}', true);
+    await Promise.all([first, ...waiting, urgent]);
+    expect(order).toEqual(['boot', 'first', 'u', 'w1', 'w2', 'w3']);
+    // boot, first, [u, w1], then [w2, w3] once no urgent task is left: an urgent task arriving meanwhile waits for
+    // one backlog mapping at most, not for four.
+    expect(pool.handedOver()).toEqual({ batches: 4, tasks: 6 });
+  });
+
   it("gives each task's outcome back as soon as it is mapped, not with the rest of its batch", async () => {
     const pool = onePool();
     const { run } = recorder(pool);
     await run('boot', ok, '{"id": "b"}');
     const settledAt = (work: Promise<unknown>) => work.then(() => Date.now());
     const first = run('first', ok, '{"id": "f"}');
-    const quick = settledAt(run('quick', ok, '{"id": "q"}', true));
+    const quick = settledAt(run('quick', ok, '{"id": "q"}'));
     const slows = [1, 2, 3].map((n) => settledAt(run(`slow${n}`, slow, `{"id": "s${n}"}`)));
     await first;
     const [quickAt, ...slowAt] = await Promise.all([quick, ...slows]);
     expect(pool.handedOver()).toEqual({ batches: 3, tasks: 6 });
-    // The quick one ran first in the batch and came back while the three slow ones still ran (tens of ms each):
+    // The quick one ran first in the batch and came back while the three slow ones still ran (about 100 ms each):
     // with the batch, all four would come back in the same tick.
     expect(slowAt[2] - quickAt).toBeGreaterThanOrEqual(20);
   });

@@ -68,7 +68,8 @@ export class MappingPoolClosedError extends MappingUnavailableError {
  * for its hard deadline, goes to piscina's own first-come-first-served queue. A thread that comes free gets the
  * tasks waiting, as one batch (issue 11): up to MAX_BATCH_TASKS, and no more than its share when several threads are
  * free, so an idle pool still sends each task alone at once, and a busy one hands over several events per trip
- * between threads. Each outcome but the last is posted back as soon as it is ready (BatchOutcomeMessage), so no
+ * between threads. While an urgent task waits or runs, a batch holds at most one task that is not urgent, so
+ * ingest's next mapping never waits for a batch of the backlog's to end. Each outcome but the last is posted back as soon as it is ready (BatchOutcomeMessage), so no
  * caller waits for the rest of its batch.
  *
  * The hard deadline: the thread records in shared memory which task of its batch runs and since when. A watchdog
@@ -195,15 +196,19 @@ export class MappingPool {
   private takeBatch(): PendingTask[] {
     const free = this.threads - this.busyThreads;
     const size = Math.min(MAX_BATCH_TASKS, Math.ceil(this.waitingCount() / free));
+    // While urgent tasks are about, one that arrives must not wait for a batch of the backlog's to end.
+    const maxOthers = this.urgentTasks > 0 ? 1 : size;
     const batch: PendingTask[] = [];
     let bytes = 0;
+    let others = 0;
     while (batch.length < size) {
       const kind = this.nextKind();
-      if (!kind) break;
+      if (!kind || (kind === 'other' && others >= maxOthers)) break;
       const next = this.waiting[kind][0];
       if (batch.length > 0 && bytes + next.task.body.byteLength > MAX_BATCH_BYTES) break;
       batch.push(this.take(kind));
       bytes += next.task.body.byteLength;
+      if (kind === 'other') others++;
     }
     return batch;
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
-import { MappingPool } from './mapping.pool';
+import { URGENT_IN_A_ROW } from './mapping.pool';
 import { MAPPING_LIMITS, MappingContext, MappingService } from './mapping.service';
 
 /** Longest gap between ticks of a 10 ms timer on this thread: how long the event loop was held. */
@@ -267,18 +267,41 @@ describe(MappingService.name, () => {
       }
     });
 
-    it('maps as an urgent task, ahead of those waiting for a thread (MappingPool orders them)', async () => {
-      const run = jest.spyOn(MappingPool.prototype, 'run');
+    it('goes ahead of the mappings already waiting for a thread', async () => {
+      const one = new MappingService(root, { threads: 1 });
       try {
-        await sut.mapRawSoon('{"id": "u", "name": "b"}', context('ok'), quick);
-        expect(run).toHaveBeenCalledWith(
-          expect.objectContaining({ name: 'acme/ok' }),
-          expect.anything(),
-          expect.anything(),
-          true,
+        const stuck = stuckOn(one, one.mapRaw);
+        const order: string[] = [];
+        const waiting = [1, 2].map((n) =>
+          one.mapRaw(`{"id": "w${n}", "name": "b"}`, context('ok')).then(() => order.push(`waiting ${n}`)),
         );
+        const urgent = one
+          .mapRawSoon('{"id": "u", "name": "b"}', context('ok'), { perThread: 4, waitMs: 60_000 })
+          .then((mapped) => order.push(`urgent ${mapped?.events[0].subject}`));
+        await Promise.all([stuck.failure, ...waiting, urgent]);
+        expect(order).toEqual(['urgent tag:acme:u', 'waiting 1', 'waiting 2']);
       } finally {
-        run.mockRestore();
+        await one.close();
+      }
+    });
+
+    it(`never starves the others: one waiting task goes after every ${URGENT_IN_A_ROW} urgent ones`, async () => {
+      const one = new MappingService(root, { threads: 1 });
+      try {
+        const stuck = stuckOn(one, one.mapRaw);
+        const order: string[] = [];
+        const waiting = [1, 2].map((n) =>
+          one.mapRaw(`{"id": "w${n}", "name": "b"}`, context('ok')).then(() => order.push(`w${n}`)),
+        );
+        const urgent = [1, 2, 3, 4, 5, 6].map((n) =>
+          one
+            .mapRawSoon(`{"id": "u${n}", "name": "b"}`, context('ok'), { perThread: 8, waitMs: 60_000 })
+            .then(() => order.push(`u${n}`)),
+        );
+        await Promise.all([stuck.failure, ...waiting, ...urgent]);
+        expect(order).toEqual(['u1', 'u2', 'u3', 'u4', 'w1', 'u5', 'u6', 'w2']);
+      } finally {
+        await one.close();
       }
     });
   });

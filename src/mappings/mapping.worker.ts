@@ -10,10 +10,9 @@ import { MappingErrorCode, MappingException } from './mapping.exception';
 
 /*
  * The body of one mapping task: parse the raw vendor body, evaluate the JSONata expression, wrap each item in the
- * CloudEvents envelope and validate it. It runs in a worker thread of MappingPool (piscina loads this file and calls
- * runMappingBatch), so a heavy payload or a runaway expression never holds the HTTP event loop; runMappingTask can
- * also run in-process (benchmarks). Every failure comes back as data ({ok: false, code, reason}): an Error crossing
- * the thread boundary loses its class.
+ * CloudEvents envelope and validate it. It runs in a worker thread of MappingPool (piscina loads this file), so a
+ * heavy payload or a runaway expression never holds the HTTP event loop; it can also run in-process (benchmarks).
+ * Every failure comes back as data ({ok: false, code, reason}): an Error crossing the thread boundary loses its class.
  */
 
 /**
@@ -72,53 +71,17 @@ export interface MappingTask {
   /** The raw vendor body, UTF-8 JSON. */
   body: Uint8Array;
   context: MappingContext;
+  /** Set by MappingPool: the thread reports it as soon as the task starts, which starts the hard deadline. */
+  taskId?: number;
 }
 
 export type MappingOutcome =
   | { ok: true; events: CloudEvent[] }
   | { ok: false; code: MappingErrorCode; reason: string; details?: Record<string, unknown> };
 
-/**
- * What MappingPool hands a thread at once (issue 11): the tasks that waited for it, run one after the other, so a
- * busy pool pays one hand-over to a thread for several events instead of one each.
- */
-export interface MappingBatch {
-  /** Names the batch in the outcomes posted before it ends. */
-  id: number;
-  tasks: MappingTask[];
-  /**
-   * Shared with the pool, which reads it to enforce the hard deadline of the task running now without a message per
-   * task: [index of the task running (-1 before the first), its start in ms after `base`].
-   */
-  progress: Int32Array;
-  /** Date.now() when the pool handed the batch over. */
-  base: number;
-}
-
-/**
- * Posted as each task of a batch but the last finishes, so its caller (ingest, waiting to acknowledge) does not wait
- * for the rest of the batch. piscina re-emits it as the pool's 'message'.
- */
-export interface BatchOutcomeMessage {
-  mappingBatch: number;
-  index: number;
-  outcome: MappingOutcome;
-}
-
-/** The batch's outcomes, in the order of its tasks (those posted already included). */
-export default async function runMappingBatch({ id, tasks, progress, base }: MappingBatch): Promise<MappingOutcome[]> {
-  const outcomes: MappingOutcome[] = [];
-  for (let index = 0; index < tasks.length; index++) {
-    // The start first: whoever reads this index then reads this start or a later one, never an earlier task's.
-    Atomics.store(progress, 1, Date.now() - base);
-    Atomics.store(progress, 0, index);
-    const outcome = await runMappingTask(tasks[index]);
-    outcomes.push(outcome);
-    if (index < tasks.length - 1) {
-      parentPort?.postMessage({ mappingBatch: id, index, outcome } satisfies BatchOutcomeMessage);
-    }
-  }
-  return outcomes;
+/** The message a worker thread posts when a task starts running (piscina re-emits it as the pool's 'message'). */
+export interface TaskStartedMessage {
+  mappingTaskStarted: number;
 }
 
 /** What a mapping returns: one object or an array. The hub fills in the CloudEvents envelope around it. */
@@ -135,7 +98,9 @@ type Compiled = ReturnType<typeof jsonata>;
 const compiled = new Map<string, Compiled | MappingException>();
 const MAX_COMPILED = 256;
 
-export async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
+export default async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
+  if (task.taskId !== undefined)
+    parentPort?.postMessage({ mappingTaskStarted: task.taskId } satisfies TaskStartedMessage);
   try {
     return { ok: true, events: await mapBody(task) };
   } catch (err) {

@@ -14,10 +14,13 @@
  *
  * Env: BENCH_CPU_PROF=1 runs the hub processes under --cpu-prof (profiles in bench/results/profiles/<run>/, one per
  * process and thread; bench/profile-summary.ts reads them);
+ * BENCH_DURABLE=1 also runs the durable floor, right after the ceiling: the ceiling's job plus the least Postgres
+ * work the hub's promise needs (bench/ceiling.ts with CEILING_DATABASE), to tell the cost of durability itself from
+ * the hub's own;
  * BENCH_NODE_RED=1 also runs Node-RED doing the ceiling's job with stock nodes (bench/node-red.ts; installed once
  * from the npm registry into the system's temporary directory), right after the ceiling, for the acks ratio;
  * BENCH_BASELINE=<git ref> also runs the hub as it was at that commit (built from `git archive` in a temporary
- * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, node-red, split; comma-separated) runs only those
+ * folder), right after the ceiling, for before/after ratios in the same run; BENCH_QUICK=1 halves the phase lengths; BENCH_ONLY=hub (or ceiling, durable, node-red, split; comma-separated) runs only those
  * parts and prints no table, for profiling.
  */
 import { ChildProcess, execSync } from 'node:child_process';
@@ -31,7 +34,17 @@ import ts from 'typescript';
 import { sample, salesAskRecording, svixHeaders, whsec } from '../test/helpers/vendors';
 import { closedLoop, LoadResult, nowMs, openLoop, percentile, Request } from './load';
 import { startNodeRed } from './node-red';
-import { child, compileHub, cpuMs, HubProcesses, postgresCpuMs, ROOT, rssMib, sleep } from './processes';
+import {
+  child,
+  compileHub,
+  cpuMs,
+  HubProcesses,
+  postgresCpuMs,
+  ROOT,
+  rssMib,
+  scratchDatabase,
+  sleep,
+} from './processes';
 
 const RESULTS = join(ROOT, 'bench', 'results');
 const SCALE = process.env.BENCH_QUICK ? 0.5 : 1;
@@ -118,11 +131,12 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startCeiling(sink: Sink, secret: string): Promise<Target> {
+async function startCeiling(sink: Sink, secret: string, database?: string): Promise<Target> {
   const { proc, port } = await child(join(ROOT, 'dist/bench/ceiling.js'), {
     CEILING_SECRET: secret,
     CEILING_SINK: sink.url,
     CEILING_ROOT: ROOT,
+    ...(database ? { CEILING_DATABASE: database } : {}),
   });
   let count = 1;
   return {
@@ -133,6 +147,23 @@ async function startCeiling(sink: Sink, secret: string): Promise<Target> {
     salesaskPath: () => `/hooks/salesask/${count}`,
     destinations: async (n) => void (count = n),
     stop: async () => void proc.kill('SIGTERM'),
+  };
+}
+
+/** The ceiling plus the least durable work the hub promises (bench/ceiling.ts, CEILING_DATABASE), when BENCH_DURABLE=1. */
+async function startDurableFloor(sink: Sink, secret: string): Promise<Target> {
+  const database = await scratchDatabase('sbbench_floor');
+  const ceiling = await startCeiling(sink, secret, database.url).catch(async (err: unknown) => {
+    await database.drop();
+    throw err;
+  });
+  return {
+    ...ceiling,
+    name: 'durable floor',
+    async stop() {
+      await ceiling.stop();
+      await database.drop();
+    },
   };
 }
 
@@ -576,6 +607,11 @@ async function main() {
       const target = await startCeiling(sink, secret);
       ceiling = await fullRun(target, sink, secret).finally(() => target.stop());
     }
+    let floor: TargetRun | undefined;
+    if (process.env.BENCH_DURABLE && runs('durable')) {
+      const target = await startDurableFloor(sink, secret);
+      floor = await fullRun(target, sink, secret).finally(() => target.stop());
+    }
     if (process.env.BENCH_NODE_RED && runs('node-red')) {
       const target = await startNodeRedTarget(sink, secret);
       nodeRed = await fullRun(target, sink, secret).finally(() => target.stop());
@@ -607,7 +643,8 @@ async function main() {
     if (!ceiling || !hub) return;
 
     const micros = await jsonataMicros();
-    const summary = table(ceiling, [...(nodeRed ? [nodeRed] : []), ...(before ? [before] : []), hub], split);
+    const others = [...(floor ? [floor] : []), ...(nodeRed ? [nodeRed] : []), ...(before ? [before] : [])];
+    const summary = table(ceiling, [...others, hub], split);
     console.log(`\n${summary}\n`);
     const sorted = Object.entries(micros).sort((a, b) => b[1] - a[1]);
     console.log(
@@ -624,6 +661,7 @@ async function main() {
           cores: cpus().length,
           node: process.version,
           ceiling,
+          ...(floor ? { durableFloor: floor } : {}),
           ...(nodeRed ? { nodeRed } : {}),
           ...(before ? { before } : {}),
           hub,

@@ -7,6 +7,7 @@ import net, { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
+import { Client } from 'pg';
 import type { Request } from './load';
 
 export const ROOT = join(__dirname, '..');
@@ -100,6 +101,19 @@ export function machineBusyMs(): number {
 
 const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A new empty database on the bench's Postgres server, named `<prefix>_<pid>_<random>`; `drop` removes it. */
+export async function scratchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  return { url: `${SERVER_URL}/${name}`, drop: () => dropDatabase(name) };
+}
 
 /**
  * HubProcesses' options from the bench's environment: BENCH_MAIN=<another build's dist/src/main.js> runs that build

@@ -14,32 +14,32 @@
  * is recorded. Requests that arrive together share one statement and one commit, through the hub's own group
  * commit (Coalescer). A crash loses nothing acknowledged: the pending deliveries are in a partial index. It has no
  * retries, ops API, worker threads, secondary indexes or foreign keys. It is a floor for the hub, not a product.
+ *
+ * CEILING_THREADS=n parses and maps on n piscina threads (ceiling-mapper.ts) instead of in the request, as the
+ * hub's mapping threads do: what the hop costs, apart from the rest of the hub.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import jsonata from 'jsonata';
 import { Pool } from 'pg';
+import { Piscina } from 'piscina';
 import { Webhook } from 'standardwebhooks';
 import { Coalescer } from '../src/database/coalescer';
+import { CeilingMapTask, mapping } from './ceiling-mapper';
 
 const root = process.env.CEILING_ROOT!;
 const inbound = new Webhook(process.env.CEILING_SECRET!);
 const outbound = new Webhook(randomBytes(32).toString('base64'));
 const sink = process.env.CEILING_SINK!;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const compiled = new Map<string, ReturnType<typeof jsonata>>();
-
-function mapping(connector: string, type: string): ReturnType<typeof jsonata> {
-  const key = `${connector}/${type}`;
-  let expression = compiled.get(key);
-  if (!expression) {
-    expression = jsonata(readFileSync(join(root, 'mappings', connector, `${type}.jsonata`), 'utf8'));
-    compiled.set(key, expression);
-  }
-  return expression;
-}
+const threads = Number(process.env.CEILING_THREADS ?? 0);
+const mappers = threads
+  ? new Piscina<CeilingMapTask, unknown>({
+      filename: join(__dirname, 'ceiling-mapper.js'),
+      minThreads: threads,
+      maxThreads: threads,
+    })
+  : undefined;
 
 let sequence = 0;
 
@@ -55,13 +55,18 @@ async function handle(connector: string, destinations: number, raw: Buffer, head
   const body = JSON.parse(text) as { id?: string; type?: string; event?: string; created_at?: string };
   const type = connector === 'askelephant' ? body.type! : body.event!;
   const receivedAt = new Date().toISOString();
-  const result = (await mapping(connector, type).evaluate(body, {
+  const bindings = {
     connector,
     sourceId: `src_ceiling_${connector}`,
     receivedAt,
     occurredAt: body.created_at,
     eventId: body.id,
-  })) as { type: string; subject: string; time?: string; data: unknown };
+  };
+  const result = (
+    mappers
+      ? await mappers.run({ root, connector, type, text, bindings })
+      : await mapping(root, connector, type).evaluate(body, bindings)
+  ) as { type: string; subject: string; time?: string; data: unknown };
   const id = `in_${++sequence}`;
   return { id, destinations, event: { result, body, type, receivedAt, connector } };
 }

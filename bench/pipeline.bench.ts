@@ -16,7 +16,8 @@
  * process and thread; bench/profile-summary.ts reads them);
  * BENCH_DURABLE=1 also runs the durable floor, right after the ceiling: the ceiling's job plus the least Postgres
  * work the hub's promise needs (bench/ceiling.ts with CEILING_DATABASE), to tell the cost of durability itself from
- * the hub's own;
+ * the hub's own; BENCH_DURABLE_THREADS=n then runs it a second time, mapping on n piscina threads as the hub does
+ * (ceiling-mapper.ts);
  * BENCH_NODE_RED=1 also runs Node-RED doing the ceiling's job with stock nodes (bench/node-red.ts; installed once
  * from the npm registry into the system's temporary directory), right after the ceiling, for the acks ratio;
  * BENCH_BASELINE=<git ref> also runs the hub as it was at that commit (built from `git archive` in a temporary
@@ -77,7 +78,7 @@ function buildBaseline(ref: string): string {
 function build(): void {
   compileHub();
   mkdirSync(join(ROOT, 'dist', 'bench'), { recursive: true });
-  for (const name of ['sink', 'ceiling']) {
+  for (const name of ['sink', 'ceiling', 'ceiling-mapper']) {
     const source = readFileSync(join(ROOT, 'bench', `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
@@ -131,12 +132,13 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startCeiling(sink: Sink, secret: string, database?: string): Promise<Target> {
+async function startCeiling(sink: Sink, secret: string, database?: string, threads = 0): Promise<Target> {
   const { proc, port } = await child(join(ROOT, 'dist/bench/ceiling.js'), {
     CEILING_SECRET: secret,
     CEILING_SINK: sink.url,
     CEILING_ROOT: ROOT,
     ...(database ? { CEILING_DATABASE: database } : {}),
+    ...(database && threads ? { CEILING_THREADS: String(threads) } : {}),
   });
   let count = 1;
   return {
@@ -150,16 +152,19 @@ async function startCeiling(sink: Sink, secret: string, database?: string): Prom
   };
 }
 
-/** The ceiling plus the least durable work the hub promises (bench/ceiling.ts, CEILING_DATABASE), when BENCH_DURABLE=1. */
-async function startDurableFloor(sink: Sink, secret: string): Promise<Target> {
+/**
+ * The ceiling plus the least durable work the hub promises (bench/ceiling.ts, CEILING_DATABASE), when BENCH_DURABLE=1;
+ * `threads`: it maps on that many piscina threads.
+ */
+async function startDurableFloor(sink: Sink, secret: string, threads = 0): Promise<Target> {
   const database = await scratchDatabase('sbbench_floor');
-  const ceiling = await startCeiling(sink, secret, database.url).catch(async (err: unknown) => {
+  const ceiling = await startCeiling(sink, secret, database.url, threads).catch(async (err: unknown) => {
     await database.drop();
     throw err;
   });
   return {
     ...ceiling,
-    name: 'durable floor',
+    name: threads ? `floor, ${threads} threads` : 'durable floor',
     async stop() {
       await ceiling.stop();
       await database.drop();
@@ -402,7 +407,8 @@ async function fullRun(target: Target, sink: Sink, secret: string): Promise<Targ
     0,
   );
   run.cpuMsPerDelivered = round((cpuMs(target.pids()) - cpu0) / Math.max(1, delivered), 2);
-  run.postgresMsPerDelivered = round((postgresCpuMs() - pg0) / Math.max(1, delivered), 2);
+  // A backend that exits during the run takes its CPU time with it: never below 0.
+  run.postgresMsPerDelivered = round(Math.max(0, postgresCpuMs() - pg0) / Math.max(1, delivered), 2);
   run.rssEndAtSeconds = round((nowMs() - started) / 1000)!;
   console.log(
     `  ${target.name.padEnd(12)} RSS ${run.rssMib10s} MiB at 10 s, ${run.rssMibEnd} MiB at ${run.rssEndAtSeconds} s`,
@@ -607,10 +613,13 @@ async function main() {
       const target = await startCeiling(sink, secret);
       ceiling = await fullRun(target, sink, secret).finally(() => target.stop());
     }
-    let floor: TargetRun | undefined;
+    const floors: TargetRun[] = [];
     if (process.env.BENCH_DURABLE && runs('durable')) {
-      const target = await startDurableFloor(sink, secret);
-      floor = await fullRun(target, sink, secret).finally(() => target.stop());
+      const threaded = Number(process.env.BENCH_DURABLE_THREADS ?? 0);
+      for (const threads of threaded ? [0, threaded] : [0]) {
+        const target = await startDurableFloor(sink, secret, threads);
+        floors.push(await fullRun(target, sink, secret).finally(() => target.stop()));
+      }
     }
     if (process.env.BENCH_NODE_RED && runs('node-red')) {
       const target = await startNodeRedTarget(sink, secret);
@@ -643,7 +652,7 @@ async function main() {
     if (!ceiling || !hub) return;
 
     const micros = await jsonataMicros();
-    const others = [...(floor ? [floor] : []), ...(nodeRed ? [nodeRed] : []), ...(before ? [before] : [])];
+    const others = [...floors, ...(nodeRed ? [nodeRed] : []), ...(before ? [before] : [])];
     const summary = table(ceiling, [...others, hub], split);
     console.log(`\n${summary}\n`);
     const sorted = Object.entries(micros).sort((a, b) => b[1] - a[1]);
@@ -661,7 +670,7 @@ async function main() {
           cores: cpus().length,
           node: process.version,
           ceiling,
-          ...(floor ? { durableFloor: floor } : {}),
+          ...(floors.length ? { durableFloors: floors } : {}),
           ...(nodeRed ? { nodeRed } : {}),
           ...(before ? { before } : {}),
           hub,

@@ -177,10 +177,12 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     handle(connector, Number(count ?? 1), raw, req.headers).then(
       async (mapped) => {
         const event = cloudEvent(mapped.id, mapped.event);
-        try {
-          await durable?.store({ id: mapped.id, body: raw, event, destinations: mapped.destinations });
-        } catch {
-          return void res.writeHead(503, { 'content-length': '0' }).end();
+        if (durable) {
+          try {
+            await durable.store({ id: mapped.id, body: raw, event, destinations: mapped.destinations });
+          } catch {
+            return void res.writeHead(503, { 'content-length': '0' }).end();
+          }
         }
         const reply = JSON.stringify({ id: mapped.id });
         res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });

@@ -5,9 +5,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net, { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
-import { Client } from 'pg';
 import type { Request } from './load';
 
 export const ROOT = join(__dirname, '..');

@@ -16,7 +16,8 @@
  * retries, ops API, worker threads, secondary indexes or foreign keys. It is a floor for the hub, not a product.
  *
  * CEILING_THREADS=n parses and maps on n piscina threads (ceiling-mapper.ts) instead of in the request, as the
- * hub's mapping threads do: what the hop costs, apart from the rest of the hub.
+ * hub's mapping threads do: what the hop costs, apart from the rest of the hub. Each thread holds one task at a
+ * time, as the hub's MappingPool hands them out; CEILING_TASKS_PER_THREAD=m lets piscina hand it m at once.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -38,6 +39,7 @@ const mappers = threads
       filename: join(__dirname, 'ceiling-mapper.js'),
       minThreads: threads,
       maxThreads: threads,
+      concurrentTasksPerWorker: Number(process.env.CEILING_TASKS_PER_THREAD ?? 1),
     })
   : undefined;
 

@@ -17,7 +17,7 @@
  * BENCH_DURABLE=1 also runs the durable floor, right after the ceiling: the ceiling's job plus the least Postgres
  * work the hub's promise needs (bench/ceiling.ts with CEILING_DATABASE), to tell the cost of durability itself from
  * the hub's own; BENCH_DURABLE_THREADS=n then runs it a second time, mapping on n piscina threads as the hub does
- * (ceiling-mapper.ts);
+ * (ceiling-mapper.ts), one task per thread at a time unless BENCH_DURABLE_TASKS=m;
  * BENCH_NODE_RED=1 also runs Node-RED doing the ceiling's job with stock nodes (bench/node-red.ts; installed once
  * from the npm registry into the system's temporary directory), right after the ceiling, for the acks ratio;
  * BENCH_BASELINE=<git ref> also runs the hub as it was at that commit (built from `git archive` in a temporary
@@ -139,6 +139,9 @@ async function startCeiling(sink: Sink, secret: string, database?: string, threa
     CEILING_ROOT: ROOT,
     ...(database ? { CEILING_DATABASE: database } : {}),
     ...(database && threads ? { CEILING_THREADS: String(threads) } : {}),
+    ...(database && threads && process.env.BENCH_DURABLE_TASKS
+      ? { CEILING_TASKS_PER_THREAD: process.env.BENCH_DURABLE_TASKS }
+      : {}),
   });
   let count = 1;
   return {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net, { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { ensureDatabase } from '../src/database/data-source';
 import { deleteQueueKeys, dropDatabase } from '../test/helpers/hub';
 import { sample, svixHeaders, whsec } from '../test/helpers/vendors';
 import type { Request } from './load';
@@ -105,14 +105,9 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A new empty database on the bench's Postgres server, named `<prefix>_<pid>_<random>`; `drop` removes it. */
 export async function scratchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-  return { url: `${SERVER_URL}/${name}`, drop: () => dropDatabase(name) };
+  const url = `${SERVER_URL}/${name}`;
+  await ensureDatabase(url);
+  return { url, drop: () => dropDatabase(name) };
 }
 
 /**

@@ -226,6 +226,33 @@ describe('hot statements under a backlog', () => {
     expect((await settings(typeorm)).rows).toEqual([{ plans: 'auto', seqscan: 'on' }]);
   });
 
+  it('counts a pulled try as a HOT update: the row version stays on its page, with no new index entries', async () => {
+    await client.query('BEGIN');
+    try {
+      // Thirty waiting events the size of a signed AskElephant webhook's row (about 1.3 KB: ~900 bytes of body, the
+      // headers as stored), inserted together so they fill their pages as far as the table's fillfactor lets them.
+      await client.query(
+        `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, headers, body, status)
+         SELECT 'in_h' || lpad(g::text, 2, '0'), $1, 'h' || g, 'v1.engagement.updated',
+                jsonb_build_object('content-type', 'application/json', 'svix-id', 'msg_' || repeat('a', 24) || g,
+                                   'svix-timestamp', '1733155555', 'svix-signature', 'v1,' || repeat('x', 44),
+                                   'user-agent', 'Svix-Webhooks/1.24', 'content-length', '914'),
+                decode(repeat(md5(g::text), 57), 'hex'), 'received'
+         FROM generate_series(1, 30) g`,
+        [sourceId],
+      );
+      const pulled = await client.query(INBOUND_PULL_WAITING.text, [8, 10]);
+      expect(pulled.rowCount).toBe(8);
+      const { rows } = await client.query(
+        `SELECT n_tup_upd::int AS updated, n_tup_hot_upd::int AS hot FROM pg_stat_xact_user_tables
+         WHERE relname = 'inbound_event'`,
+      );
+      expect(rows).toEqual([{ updated: 8, hot: 8 }]);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
   it('finds rows by key in tables never analyzed', async () => {
     await prepareBeforeTheBacklog();
     await backlog({ inbound: 'received', delivery: 'sending' }, 1);

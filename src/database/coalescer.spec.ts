@@ -19,12 +19,27 @@ describe(Coalescer.name, () => {
   }
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-  it('sends a call at once while a slot is free, and what arrives meanwhile together in the next batch', async () => {
+  it('sends the calls made in one turn of the event loop together, at the end of that turn', async () => {
+    const runner = heldRunner();
+    const sut = new Coalescer(runner.runBatch, 1);
+    const first = [1, 2].map((input) => sut.run(input));
+    expect(runner.batches).toEqual([]);
+    await settle();
+    expect(runner.batches).toEqual([[1, 2]]);
+    runner.releases[0]();
+    await expect(Promise.all(first)).resolves.toEqual([10, 20]);
+  });
+
+  it('queues what arrives while every slot is busy, and sends it together in the next batch', async () => {
     const runner = heldRunner();
     const sut = new Coalescer(runner.runBatch, 1);
     const first = sut.run(1);
-    expect(runner.batches).toEqual([[1]]);
-    const rest = [2, 3, 4].map((input) => sut.run(input));
+    await settle();
+    const rest: Promise<number>[] = [];
+    for (const input of [2, 3, 4]) {
+      rest.push(sut.run(input));
+      await settle();
+    }
     expect(runner.batches).toEqual([[1]]);
     runner.releases[0]();
     await expect(first).resolves.toBe(10);
@@ -38,14 +53,15 @@ describe(Coalescer.name, () => {
     const runner = heldRunner();
     const sut = new Coalescer(runner.runBatch, 2, 2);
     const calls = [1, 2, 3, 4, 5].map((input) => sut.run(input));
-    expect(runner.batches).toEqual([[1], [2]]);
+    await settle();
+    expect(runner.batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     runner.releases[0]();
     await settle();
-    expect(runner.batches).toEqual([[1], [2], [3, 4]]);
-    runner.releases[1]();
-    await settle();
-    expect(runner.batches).toEqual([[1], [2], [3, 4], [5]]);
-    runner.releases.slice(2).forEach((release) => release());
+    expect(runner.batches).toEqual([[1, 2], [3, 4], [5]]);
+    runner.releases.slice(1).forEach((release) => release());
     await expect(Promise.all(calls)).resolves.toEqual([10, 20, 30, 40, 50]);
   });
 
@@ -53,11 +69,12 @@ describe(Coalescer.name, () => {
     const runner = heldRunner();
     const sut = new Coalescer(runner.runBatch, 1, 256, { of: (input: number) => input, max: 10 });
     const calls = [1, 4, 5, 2, 30, 3].map((input) => sut.run(input));
-    for (let i = 0; i < 5; i++) {
+    await settle();
+    for (let i = 0; i < 4; i++) {
       runner.releases[i]?.();
       await settle();
     }
-    expect(runner.batches).toEqual([[1], [4, 5], [2], [30], [3]]);
+    expect(runner.batches).toEqual([[1, 4, 5], [2], [30], [3]]);
     await expect(Promise.all(calls)).resolves.toEqual([10, 40, 50, 20, 300, 30]);
   });
 
@@ -66,9 +83,7 @@ describe(Coalescer.name, () => {
       if (inputs.includes(3)) throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
       return inputs.map((input) => input * 10);
     }, 1);
-    const busy = sut.run(0);
     const calls = [2, 3, 4].map((input) => sut.run(input));
-    await busy;
     const results = await Promise.allSettled(calls);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
@@ -80,14 +95,12 @@ describe(Coalescer.name, () => {
       return inputs;
     });
     const sut = new Coalescer(runBatch, 1);
-    const busy = sut.run(0);
     const calls = [1, 2].map((input) => sut.run(input));
-    await busy;
     await expect(Promise.allSettled(calls)).resolves.toEqual([
       expect.objectContaining({ status: 'rejected' }),
       expect.objectContaining({ status: 'rejected' }),
     ]);
-    expect(runBatch).toHaveBeenCalledTimes(2);
+    expect(runBatch).toHaveBeenCalledTimes(1);
   });
 
   describe(firstCallGets.name, () => {

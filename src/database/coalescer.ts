@@ -20,9 +20,11 @@ interface Call<I, O> {
 }
 
 /**
- * Group commit for one hot-path statement (issue 11). A call made while fewer than `maxInFlight` batches are running
- * goes out at once, alone, so an idle hub waits for nothing. Calls made while they are all running queue up and go
- * together in the next batch: under load, N events cost one round trip, one plan and one commit, not N.
+ * Group commit for one hot-path statement (issue 11). Calls go out at the end of the event loop's turn in which they
+ * were made (setImmediate), together: the answers Postgres, the mapping threads and the receivers sent while the hub
+ * was busy are handled in one turn, and their statements share a batch instead of going one by one. An idle hub
+ * waits for nothing but the end of the current turn. Calls made while `maxInFlight` batches are running queue up and
+ * go together in the next batch: under load, N events cost one round trip, one plan and one commit, not N.
  *
  * `runBatch` answers each input, in order. A batch that fails for a reason other than "Postgres is unavailable" is
  * tried again one call at a time, so one bad row fails only its own call. `weight` bounds what one batch carries
@@ -31,6 +33,8 @@ interface Call<I, O> {
 export class Coalescer<I, O> {
   private readonly waiting: Call<I, O>[] = [];
   private running = 0;
+  /** A pump is due at the end of this turn of the event loop. */
+  private due = false;
 
   constructor(
     private readonly runBatch: (inputs: I[]) => Promise<O[]>,
@@ -42,7 +46,12 @@ export class Coalescer<I, O> {
   run(input: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ input, resolve, reject });
-      this.pump();
+      if (this.due) return;
+      this.due = true;
+      setImmediate(() => {
+        this.due = false;
+        this.pump();
+      });
     });
   }
 

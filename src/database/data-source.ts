@@ -20,6 +20,7 @@ import { IssuesAndRejections1764900000000 } from './migrations/1764900000000-Iss
 import { DestinationHealth1764950000000 } from './migrations/1764950000000-DestinationHealth';
 import { ConsoleSessions1765000000000 } from './migrations/1765000000000-ConsoleSessions';
 import { Enrichment1765050000000 } from './migrations/1765050000000-Enrichment';
+import { InboundFillfactor1765100000000 } from './migrations/1765100000000-InboundFillfactor';
 
 export const ENTITIES = [
   SourceEntity,
@@ -45,6 +46,7 @@ export const MIGRATIONS = [
   DestinationHealth1764950000000,
   ConsoleSessions1765000000000,
   Enrichment1765050000000,
+  InboundFillfactor1765100000000,
 ];
 
 /** Migrations only, everywhere (STYLE habit 3): synchronize is never on. */

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { CloudEvent } from '../src/canonical/cloud-event';
 import { QueueName } from '../src/pipeline/pipeline.constants';
@@ -162,6 +164,58 @@ describe('pipeline e2e', () => {
       expect(row.vendor_event_id).toBe(JSON.parse(bodies[i].toString()).id);
       expect(row.body.equals(bodies[i])).toBe(true);
     });
+  });
+
+  it('answers a small event while the inserts of large bodies wait on Postgres', async () => {
+    const event = (id: string, padding = 0) => {
+      const vendor = JSON.parse(sample('askelephant', 'v1.engagement.updated.json').toString());
+      vendor.id = id;
+      if (padding) vendor.data.object.notes = 'n'.repeat(padding);
+      return Buffer.from(JSON.stringify(vendor));
+    };
+    // 700 KB each: no two fit one batch, so two inserts take both slots of the large bodies and the third waits.
+    const stamp = Date.now();
+    const large = [0, 1, 2].map((i) => ({
+      id: `evt_large_${i}_${stamp}`,
+      body: event(`evt_large_${i}_${stamp}`, 700_000),
+    }));
+    // Another transaction holds rows with their dedup keys, uncommitted: their inserts wait on it.
+    const blocker = new Client({ connectionString: hub.config.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      for (const { id } of large) {
+        await blocker.query(
+          `INSERT INTO inbound_event (id, source_id, dedup_key, vendor_event_type, headers, body)
+           VALUES ($1, $2, $3, 'v1.engagement.updated', '{}', '\\x7b7d')`,
+          [`in_blocker_${id}`, sourceId, `id:${id}`],
+        );
+      }
+      const largeAnswers = large.map(({ body }) => sendSigned(body).then((r) => r.status));
+      await waitFor(
+        async () =>
+          (
+            await hub.sql<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO inbound_event%'`,
+            )
+          )[0].waiting === 2,
+        { what: 'two large inserts waiting on the uncommitted rows' },
+      );
+      const small = sendSigned(event(`evt_small_${stamp}`)).then((r) => r.status);
+      const outcome = await Promise.race([small, sleep(15_000, 'still waiting after 15 s', { ref: false })]);
+      expect(outcome).toBe(202);
+
+      await blocker.query('ROLLBACK');
+      expect(await Promise.all(largeAnswers)).toEqual([202, 202, 202]);
+      const stored = await hub.sql<{ vendor_event_id: string; bytes: number }>(
+        'SELECT vendor_event_id, length(body) AS bytes FROM inbound_event WHERE vendor_event_id = ANY($1) ORDER BY 1',
+        [large.map(({ id }) => id)],
+      );
+      expect(stored).toEqual(large.map(({ id, body }) => ({ vendor_event_id: id, bytes: body.length })));
+    } finally {
+      await blocker.end();
+    }
   });
 
   it('dedups on the AskElephant envelope id even when Svix re-signs a retry', async () => {

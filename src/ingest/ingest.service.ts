@@ -57,16 +57,20 @@ export const INBOUND_INSERT = hotStatement(
    SELECT id, "receivedAt", "occurredAt" FROM inserted`,
 );
 
+/**
+ * A body over this size is stored in batches of its own (IngestService.insert). Near 1 MiB, one insert takes tens of
+ * milliseconds of Postgres time, and a burst of them queued ahead of a small event would hold its ack that long each.
+ */
+export const LARGE_BODY_BYTES = 64 * 1024;
+
 /** Credentials never reach storage: these headers (and a header-token source's token header) are dropped. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 
 @Injectable()
 export class IngestService {
-  /** A batch carries at most 1 MiB of bodies (a larger one goes alone): bodies go as hex text in a batch. */
-  private readonly inserts = new Coalescer((rows: NewInbound[]) => this.insertMany(rows), 2, 256, {
-    of: (row) => row.rawBody.length,
-    max: 1024 * 1024,
-  });
+  /** Inserts of bodies up to LARGE_BODY_BYTES, and of larger ones: each kind has its own batches and slots. */
+  private readonly inserts = this.insertLane();
+  private readonly largeInserts = this.insertLane();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -234,15 +238,15 @@ export class IngestService {
   /**
    * INSERT … ON CONFLICT on (source_id, dedup_key): concurrent duplicates collapse onto one row. `normalizing`: the
    * caller normalises the event itself at once, so its first try is counted here. Inserts made together share one
-   * statement and one commit (Coalescer); each request still answers only once its own row is committed. An output
-   * Postgres refuses (a value it cannot store) is dropped, and the event stored alone: normalising it again records
-   * the reason.
+   * statement and one commit (Coalescer), small bodies apart from large ones (LARGE_BODY_BYTES); each request still
+   * answers only once its own row is committed. An output Postgres refuses (a value it cannot store) is dropped, and
+   * the event stored alone: normalising it again records the reason.
    */
   private async store(row: NewInbound): Promise<Stored> {
     try {
       let inserted: Inserted | undefined;
       try {
-        inserted = await this.inserts.run(row);
+        inserted = await this.insert(row);
       } catch (err) {
         if (!row.output || isTransientError(err)) throw err;
         this.logger.warn(
@@ -250,7 +254,7 @@ export class IngestService {
           'could not store the prepared output; storing the event alone',
         );
         row = { ...row, output: undefined };
-        inserted = await this.inserts.run(row);
+        inserted = await this.insert(row);
       }
       if (inserted) {
         const { receivedAt, occurredAt } = inserted;
@@ -268,6 +272,18 @@ export class IngestService {
       );
       throw new IngestException(IngestErrorCode.StoreUnavailable, 'Storage is unavailable; retry later');
     }
+  }
+
+  private insert(row: NewInbound): Promise<Inserted | undefined> {
+    return (row.rawBody.length > LARGE_BODY_BYTES ? this.largeInserts : this.inserts).run(row);
+  }
+
+  /** A batch carries at most 1 MiB of bodies (a larger one goes alone): bodies go as hex text in a batch. */
+  private insertLane(): Coalescer<NewInbound, Inserted | undefined> {
+    return new Coalescer((rows: NewInbound[]) => this.insertMany(rows), 2, 256, {
+      of: (row) => row.rawBody.length,
+      max: 1024 * 1024,
+    });
   }
 
   /** One statement for a batch of new events; a row comes back for each one inserted (not a duplicate). */

@@ -37,14 +37,6 @@ interface RunningTask {
 export const URGENT_IN_A_ROW = 4;
 
 /**
- * The mapping threads run at this much lower CPU priority than the event loop (nice, Linux). On a machine whose cores
- * the threads fill (a burst of large or poison payloads), an ack or a health check would otherwise wait its turn
- * behind them; the threads still get every cycle the event loop leaves. Piscina sets it through its optional
- * `@napi-rs/nice`; where that cannot load, the threads keep the process's priority.
- */
-export const MAPPING_THREAD_NICE = 10;
-
-/**
  * Thrown (not a MappingException) when the pool cannot run a task — it is closing, or a thread died before it
  * started the task: the event is not at fault and must be retried later.
  */
@@ -187,7 +179,6 @@ export class MappingPool {
         maxThreads: this.threads,
         // At most one task per thread is handed over (threadFor); piscina holds them only while its threads boot.
         maxQueue: Infinity,
-        niceIncrement: MAPPING_THREAD_NICE,
         ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
       });
       this.piscina.on('message', (message: Partial<TaskStartedMessage>) => this.started(message));

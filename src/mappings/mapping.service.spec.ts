@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { getPriority, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { projectRoot } from '../common/project-root';
 import { MappingErrorCode, MappingException } from './mapping.exception';
-import { MAPPING_THREAD_NICE, URGENT_IN_A_ROW } from './mapping.pool';
+import { URGENT_IN_A_ROW } from './mapping.pool';
 import { MAPPING_LIMITS, MappingContext, MappingService } from './mapping.service';
 
 /** Longest gap between ticks of a 10 ms timer on this thread: how long the event loop was held. */
@@ -191,22 +191,6 @@ describe(MappingService.name, () => {
     );
     expect(new Set(results.map(([event]) => event.id)).size).toBe(ids.length);
     expect((await stuck).code).toBe(MappingErrorCode.Bounds);
-  });
-
-  it('runs its threads at a lower CPU priority than the event loop, which keeps its own', async () => {
-    await Promise.all([
-      sut.map({ id: 'n1', name: 'a' }, context('ok')),
-      sut.map({ id: 'n2', name: 'b' }, context('ok')),
-    ]);
-    // Linux keeps a nice value per thread: field 19 of /proc/self/task/<tid>/stat, counted after the command's ')'.
-    const niceOf = (tid: string) =>
-      Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
-    const base = getPriority();
-    const lowered = readdirSync('/proc/self/task').filter(
-      (tid) => niceOf(tid) === Math.min(19, base + MAPPING_THREAD_NICE),
-    );
-    expect(lowered.length).toBeGreaterThanOrEqual(2);
-    expect(niceOf(String(process.pid))).toBe(base);
   });
 
   it('fails a Sales Ask body with 15 000 custom fields on the field bound, off the event loop', async () => {

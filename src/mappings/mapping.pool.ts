@@ -10,7 +10,9 @@ import {
   MappingExpression,
   MappingOutcome,
   MappingTask,
-  TaskStartedMessage,
+  taskStampBytes,
+  taskStamps,
+  TaskStamps,
 } from './mapping.worker';
 
 export interface MappingPoolOptions {
@@ -29,9 +31,20 @@ export interface MappingPoolOptions {
 
 interface RunningTask {
   abort: AbortController;
-  /** Set once the thread reports that the task started. */
+  /** Its stamp slot while piscina holds it (TaskStamps). */
+  slot?: number;
+  /** Its thread stamped its start: read before the slot is released. */
+  started?: boolean;
+  /** Set by the watchdog once it sees that the task started. */
   deadline?: NodeJS.Timeout;
 }
+
+/**
+ * How often the watchdog looks for started tasks while any are with piscina. A task still running when it looks
+ * gets a timer for the rest of its hard deadline, counted from its start; a task that ends sooner (nearly every one)
+ * costs no timer at all.
+ */
+const WATCH_MS = 100;
 
 /** MappingPool.nextTask: urgent tasks started in a row while others wait, before one of the others goes. */
 export const URGENT_IN_A_ROW = 4;
@@ -55,8 +68,10 @@ export class MappingPoolClosedError extends MappingUnavailableError {
  *
  * The hard deadline: piscina rejects a task whose AbortSignal fires with an AbortError and, when the task is already
  * running, terminates its thread and starts a replacement (piscina 5 `runTask` → `taskInfo.onAbort` →
- * `_removeWorker` + `_ensureMinimumWorkers`). The deadline starts when the thread reports that the task started,
- * not when it was queued, so a burst waiting for a free thread (or a thread still booting) is not failed for it.
+ * `_removeWorker` + `_ensureMinimumWorkers`). The deadline counts from when the thread stamped the task's start
+ * (TaskStamps), not from when it was queued, so a burst waiting for a free thread (or a thread still booting) is not
+ * failed for it. Issue 11: the stamp is a write to shared memory, not a message per task, and only a task still
+ * running when the watchdog looks (WATCH_MS) gets a timer.
  */
 export class MappingPool {
   readonly threads: number;
@@ -78,11 +93,20 @@ export class MappingPool {
   private readonly waiting = { urgent: [] as (() => void)[], other: [] as (() => void)[] };
   /** Urgent tasks started in a row while others waited: after URGENT_IN_A_ROW, one of the others goes. */
   private urgentInARow = 0;
+  /** Shared with the threads: each stamps a task's start here (mapping.worker.ts, TaskStamps). */
+  private readonly stampBuffer: SharedArrayBuffer;
+  private readonly stamps: TaskStamps;
+  /** Stamp slots not held by a task: one per thread, as at most one task per thread is with piscina. */
+  private readonly freeSlots: number[];
+  private watchdog?: NodeJS.Timeout;
 
   constructor(options: MappingPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? 2));
     this.hardTimeoutMs = options.hardTimeoutMs ?? MAPPING_LIMITS.hardTimeoutMs;
     this.heapMb = options.heapMb;
+    this.stampBuffer = new SharedArrayBuffer(taskStampBytes(this.threads));
+    this.stamps = taskStamps(this.stampBuffer, this.threads);
+    this.freeSlots = Array.from({ length: this.threads }, (_, slot) => slot);
   }
 
   /**
@@ -108,12 +132,18 @@ export class MappingPool {
     let outcome: MappingOutcome;
     try {
       await this.threadFor(urgent);
+      const slot = (entry.slot = this.freeSlots.pop()!);
+      Atomics.store(this.stamps.ids, slot, 0);
+      this.watch();
       try {
         outcome = await this.pool().run(
-          { expression, body, context, taskId },
+          { expression, body, context, start: { slot, taskId } },
           { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
         );
       } finally {
+        entry.started = this.stamped(taskId, entry);
+        entry.slot = undefined;
+        this.freeSlots.push(slot);
         this.nextTask();
       }
     } catch (err) {
@@ -144,6 +174,7 @@ export class MappingPool {
   /** Terminates every thread; tasks still running or waiting fail with MappingPoolClosedError. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.watchdog);
     for (const start of [...this.waiting.urgent.splice(0), ...this.waiting.other.splice(0)]) start();
     const piscina = this.piscina;
     this.piscina = undefined;
@@ -175,23 +206,40 @@ export class MappingPool {
     if (!this.piscina) {
       this.piscina = new Piscina<MappingTask, MappingOutcome>({
         filename: workerFilename(),
+        workerData: { stamps: { buffer: this.stampBuffer, slots: this.threads } },
         minThreads: this.threads,
         maxThreads: this.threads,
         // At most one task per thread is handed over (threadFor); piscina holds them only while its threads boot.
         maxQueue: Infinity,
         ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
       });
-      this.piscina.on('message', (message: Partial<TaskStartedMessage>) => this.started(message));
       // A thread that dies between tasks is replaced by piscina; its error must not crash the process.
       this.piscina.on('error', () => undefined);
     }
     return this.piscina;
   }
 
-  private started(message: Partial<TaskStartedMessage>): void {
-    const entry = message?.mappingTaskStarted === undefined ? undefined : this.running.get(message.mappingTaskStarted);
-    if (!entry || entry.deadline) return;
-    entry.deadline = setTimeout(() => entry.abort.abort(), this.hardTimeoutMs);
+  /** Whether the thread holding `entry` (task `taskId`) stamped its start. */
+  private stamped(taskId: number, entry: RunningTask): boolean {
+    return entry.slot !== undefined && Atomics.load(this.stamps.ids, entry.slot) === (taskId | 0);
+  }
+
+  /** Runs the watchdog while any task is with piscina (see WATCH_MS). */
+  private watch(): void {
+    if (this.watchdog || this.closed) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      let held = false;
+      for (const [taskId, entry] of this.running) {
+        if (entry.slot === undefined) continue;
+        held = true;
+        if (entry.deadline || !this.stamped(taskId, entry)) continue;
+        const left = this.stamps.at[entry.slot] + this.hardTimeoutMs - Date.now();
+        entry.deadline = setTimeout(() => entry.abort.abort(), Math.max(0, left));
+      }
+      if (held) this.watch();
+    }, WATCH_MS);
+    this.watchdog.unref();
   }
 
   private taskError(name: string, task: RunningTask, err: unknown): Error {
@@ -203,7 +251,7 @@ export class MappingPool {
     }
     if (this.closed) return new MappingPoolClosedError();
     // A thread that never started the task (its bootstrap failed) says nothing about the event: retry it later.
-    if (!task.deadline) {
+    if (!task.started) {
       return new MappingUnavailableError(`mapping worker thread failed before running ${name}: ${messageOf(err)}`);
     }
     if ((err as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY') {

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import jsonata from 'jsonata';
 import { scanJson } from '../common/json-depth';
-import { parentPort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { validateCloudEvent } from '../canonical/canonical-validator';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { stableId } from '../common/ids';
@@ -71,18 +71,36 @@ export interface MappingTask {
   /** The raw vendor body, UTF-8 JSON. */
   body: Uint8Array;
   context: MappingContext;
-  /** Set by MappingPool: the thread reports it as soon as the task starts, which starts the hard deadline. */
-  taskId?: number;
+  /**
+   * Set by MappingPool: the thread stamps the task's start in the pool's shared memory (`TaskStamps`, under this
+   * slot), from which the hard deadline counts.
+   */
+  start?: { slot: number; taskId: number };
 }
 
 export type MappingOutcome =
   | { ok: true; events: CloudEvent[] }
   | { ok: false; code: MappingErrorCode; reason: string; details?: Record<string, unknown> };
 
-/** The message a worker thread posts when a task starts running (piscina re-emits it as the pool's 'message'). */
-export interface TaskStartedMessage {
-  mappingTaskStarted: number;
+/**
+ * Where each thread records that a task started: one slot per task handed to piscina, in memory shared by the pool
+ * and its threads (piscina's `workerData`), so a start costs no message. `at` is written first, then `ids` with
+ * Atomics, so whoever reads the task's id there reads its start time too. An id is stored as an Int32 (`| 0`).
+ */
+export interface TaskStamps {
+  ids: Int32Array;
+  at: Float64Array;
 }
+
+export function taskStamps(buffer: SharedArrayBuffer, slots: number): TaskStamps {
+  return { at: new Float64Array(buffer, 0, slots), ids: new Int32Array(buffer, 8 * slots, slots) };
+}
+
+export const taskStampBytes = (slots: number) => 12 * slots;
+
+/** In a pool's thread, its stamps; undefined in-process (benchmarks) or under a pool that gave none. */
+const stamps = (workerData as { stamps?: { buffer: SharedArrayBuffer; slots: number } } | undefined)?.stamps;
+const threadStamps = stamps && taskStamps(stamps.buffer, stamps.slots);
 
 /** What a mapping returns: one object or an array. The hub fills in the CloudEvents envelope around it. */
 interface MappedEvent {
@@ -99,8 +117,10 @@ const compiled = new Map<string, Compiled | MappingException>();
 const MAX_COMPILED = 256;
 
 export default async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
-  if (task.taskId !== undefined)
-    parentPort?.postMessage({ mappingTaskStarted: task.taskId } satisfies TaskStartedMessage);
+  if (task.start && threadStamps) {
+    threadStamps.at[task.start.slot] = Date.now();
+    Atomics.store(threadStamps.ids, task.start.slot, task.start.taskId | 0);
+  }
   try {
     return { ok: true, events: await mapBody(task) };
   } catch (err) {

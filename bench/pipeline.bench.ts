@@ -13,7 +13,8 @@
  * process. RSS of the server process is read 10 s into its first load and again at its end.
  *
  * Env: BENCH_CPU_PROF=1 runs the hub processes under --cpu-prof (profiles in bench/results/profiles/<run>/, one per
- * process and thread; bench/profile-summary.ts reads them);
+ * process and thread; bench/profile-summary.ts reads them); otherwise BENCH_EXEC_ARGV (space-separated) is given
+ * to the hub processes, e.g. `--perf-basic-prof` for `perf record`, which samples CPU time rather than wall time;
  * BENCH_DURABLE=1 also runs the durable floor, right after the ceiling: the ceiling's job plus the least Postgres
  * work the hub's promise needs (bench/ceiling.ts with CEILING_DATABASE), to tell the cost of durability itself from
  * the hub's own; BENCH_DURABLE_THREADS=n then runs it a second time, mapping on n piscina threads as the hub does
@@ -197,7 +198,9 @@ async function startHub(
   workers: number,
   main = join(ROOT, 'dist/src/main.js'),
 ): Promise<Target & { addWorker(): Promise<void> }> {
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', name)}`] : [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', name)}`]
+    : (process.env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean);
   const hub = await HubProcesses.create({}, { main, execArgv: profile });
   hub.spawn(workers ? 'api' : 'all');
   await hub.healthy();

@@ -4,6 +4,17 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
+/** Compiled globs (issue 11: routing tests every event against each destination's: one RegExp per glob). */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 1024;
+
 export function matchesAnyGlob(value: string, globs: string[]): boolean {
-  return globs.some((glob) => globToRegExp(glob).test(value));
+  return globs.some((glob) => {
+    let pattern = compiled.get(glob);
+    if (!pattern) {
+      if (compiled.size >= MAX_COMPILED) compiled.clear();
+      compiled.set(glob, (pattern = globToRegExp(glob)));
+    }
+    return pattern.test(value);
+  });
 }

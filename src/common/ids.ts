@@ -2,12 +2,28 @@ import { createHash, randomBytes } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-function base62(bytes: Buffer): string {
-  let n = BigInt('0x' + bytes.toString('hex'));
+/**
+ * The bytes as one big-endian number in base62, zero-padded to the digits their length can need (16 bytes: 22).
+ * Long division over 32-bit limbs in plain numbers (issue 11: BigInt allocated on every step, and every event takes
+ * three ids); a remainder times 2^32 plus a limb stays below 2^38, exact in a double. The digits are the ones the
+ * BigInt version gave, so stable ids derived before are derived the same (ids.spec.ts).
+ */
+export function base62(bytes: Buffer): string {
+  const limbs: number[] = [];
+  for (let end = bytes.length; end > 0; end -= 4) {
+    const start = Math.max(0, end - 4);
+    limbs.unshift(bytes.readUIntBE(start, end - start));
+  }
   let out = '';
-  while (n > 0n) {
-    out = BASE62[Number(n % 62n)] + out;
-    n /= 62n;
+  for (let first = 0; first < limbs.length;) {
+    let remainder = 0;
+    for (let i = first; i < limbs.length; i++) {
+      const value = remainder * 0x1_0000_0000 + limbs[i];
+      limbs[i] = Math.floor(value / 62);
+      remainder = value - limbs[i] * 62;
+    }
+    out = BASE62[remainder] + out;
+    while (first < limbs.length && limbs[first] === 0) first++;
   }
   return out.padStart(Math.ceil((bytes.length * 8) / Math.log2(62)), '0');
 }

@@ -16,6 +16,8 @@ export const DEFAULT_RESPONSE_CAP_BYTES = 16 * 1024;
  * (minus two seconds), so a socket the receiver is about to close is not reused.
  */
 const IDLE_SOCKET_MS = 30_000;
+/** Target URLs whose check OutboundClient keeps; past that it starts over (a hub has a few per destination). */
+const MAX_TARGETS = 1024;
 
 export interface OutboundRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
@@ -65,6 +67,8 @@ export interface OutboundResult {
  */
 export class OutboundClient {
   private readonly agent: Agent;
+  /** Each target URL's check (issue 11: every delivery to a destination repeats it): the parsed URL, or why not. */
+  private readonly targets = new Map<string, URL | Omit<OutboundResult, 'durationMs'>>();
 
   constructor(private readonly allow: HubConfig['outboundAllow']) {
     this.agent = new Agent({
@@ -148,15 +152,27 @@ export class OutboundClient {
    * once for the request, when all are sound; otherwise the result that says why not.
    */
   private check(request: OutboundRequest): URL | Omit<OutboundResult, 'durationMs'> {
-    const problem = urlProblem(request.url);
-    if (problem) return { errorCode: OutboundErrorCode.InvalidRequest, error: problem };
-    const url = new URL(request.url);
-    const refused = refuseLiteral(url.hostname, this.allow);
-    if (refused) return { refused: true, errorCode: OutboundErrorCode.Refused, error: refused };
+    let target = this.targets.get(request.url);
+    if (!target) {
+      target = this.checkTarget(request.url);
+      if (this.targets.size >= MAX_TARGETS) this.targets.clear();
+      this.targets.set(request.url, target);
+    }
+    if (!(target instanceof URL)) return target;
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       const header = headerProblem(name, value);
       if (header) return { errorCode: OutboundErrorCode.InvalidRequest, error: `header "${name}" ${header}` };
     }
+    return target;
+  }
+
+  /** The URL and an IP-literal target; a hostname is checked on each new connection (guardedLookup). */
+  private checkTarget(raw: string): URL | Omit<OutboundResult, 'durationMs'> {
+    const problem = urlProblem(raw);
+    if (problem) return { errorCode: OutboundErrorCode.InvalidRequest, error: problem };
+    const url = new URL(raw);
+    const refused = refuseLiteral(url.hostname, this.allow);
+    if (refused) return { refused: true, errorCode: OutboundErrorCode.Refused, error: refused };
     return url;
   }
 }

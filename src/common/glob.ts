@@ -1,3 +1,5 @@
+import { BoundedMemo } from './bounded-memo';
+
 /** Event-type globs: `*` matches any run of characters (dots included), so `activity.*` and `*` work as DESIGN §7 says. */
 export function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
@@ -5,16 +7,8 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /** Compiled globs (issue 11: routing tests every event against each destination's: one RegExp per glob). */
-const compiled = new Map<string, RegExp>();
-const MAX_COMPILED = 1024;
+const compiled = new BoundedMemo<string, RegExp>(1024);
 
 export function matchesAnyGlob(value: string, globs: string[]): boolean {
-  return globs.some((glob) => {
-    let pattern = compiled.get(glob);
-    if (!pattern) {
-      if (compiled.size >= MAX_COMPILED) compiled.clear();
-      compiled.set(glob, (pattern = globToRegExp(glob)));
-    }
-    return pattern.test(value);
-  });
+  return globs.some((glob) => compiled.get(glob, globToRegExp).test(value));
 }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo';
 
 /** How many opened texts SecretBox keeps; past that it starts over (a hub has a few per source and destination). */
 const MAX_OPENED = 1024;
@@ -13,7 +14,7 @@ export class SecretBox {
    * signing secrets and headers, and a decipher costs more than the rest of the signing). A sealed text never
    * changes (each seal has its own IV), so an entry is never stale; a rotation seals a new text.
    */
-  private readonly opened = new Map<string, string>();
+  private readonly opened = new BoundedMemo<string, string>(MAX_OPENED);
 
   constructor(private readonly key: Buffer) {
     if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
@@ -34,14 +35,8 @@ export class SecretBox {
   }
 
   open<T>(sealed: string): T {
-    let plain = this.opened.get(sealed);
-    if (plain === undefined) {
-      plain = this.decrypt(sealed);
-      if (this.opened.size >= MAX_OPENED) this.opened.clear();
-      this.opened.set(sealed, plain);
-    }
     // Parsed on every call: each caller gets its own object.
-    return JSON.parse(plain) as T;
+    return JSON.parse(this.opened.get(sealed, (text) => this.decrypt(text))) as T;
   }
 
   protected decrypt(sealed: string): string {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
+import { BoundedMemo } from '../common/bounded-memo';
 import type { HubConfig } from '../config/hub-config';
 import { guardedLookup, OutboundRefusedError, refuseLiteral, urlProblem } from './outbound-guard';
 import { headerValueProblem } from './outbound-headers';
@@ -16,8 +17,6 @@ export const DEFAULT_RESPONSE_CAP_BYTES = 16 * 1024;
  * (minus two seconds), so a socket the receiver is about to close is not reused.
  */
 const IDLE_SOCKET_MS = 30_000;
-/** Target URLs whose check OutboundClient keeps; past that it starts over (a hub has a few per destination). */
-const MAX_TARGETS = 1024;
 
 export interface OutboundRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
@@ -68,7 +67,7 @@ export interface OutboundResult {
 export class OutboundClient {
   private readonly agent: Agent;
   /** Each target URL's check (issue 11: every delivery to a destination repeats it): the parsed URL, or why not. */
-  private readonly targets = new Map<string, URL | Omit<OutboundResult, 'durationMs'>>();
+  private readonly targets = new BoundedMemo<string, URL | Omit<OutboundResult, 'durationMs'>>(1024);
 
   constructor(private readonly allow: HubConfig['outboundAllow']) {
     this.agent = new Agent({
@@ -152,12 +151,7 @@ export class OutboundClient {
    * once for the request, when all are sound; otherwise the result that says why not.
    */
   private check(request: OutboundRequest): URL | Omit<OutboundResult, 'durationMs'> {
-    let target = this.targets.get(request.url);
-    if (!target) {
-      target = this.checkTarget(request.url);
-      if (this.targets.size >= MAX_TARGETS) this.targets.clear();
-      this.targets.set(request.url, target);
-    }
+    const target = this.targets.get(request.url, (url) => this.checkTarget(url));
     if (!(target instanceof URL)) return target;
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       const header = headerProblem(name, value);

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import jsonata from 'jsonata';
 import { scanJson } from '../common/json-depth';
-import { workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { validateCloudEvent } from '../canonical/canonical-validator';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { stableId } from '../common/ids';
@@ -116,7 +116,49 @@ type Compiled = ReturnType<typeof jsonata>;
 const compiled = new Map<string, Compiled | MappingException>();
 const MAX_COMPILED = 256;
 
+/**
+ * Issue 11: what a pool thread evaluates once when it starts, before its first task. jsonata's higher-order
+ * functions ($sift, $map, …) call each lambda through a closure it makes anew at every evaluation. A thread that maps
+ * one event type after another, one task at a time, lets V8 optimise such a call site for one closure, then throws
+ * the code away at the next evaluation and compiles it again, without end: `--trace-deopt` showed jsonata's `sift`
+ * deoptimised ("wrong call target") about every 40 evaluations of `askelephant/v1.engagement.updated`, and the
+ * recompiles cost 100–200 µs of CPU per event on V8's helper threads. Each call site that has seen several lambdas
+ * before it is optimised stays generic, as under mixed traffic, and the loop never starts (bench/README.md).
+ */
+export const WARM_UP_EXPRESSION = `(
+  $o := {"a": 1, "b": "x", "c": null, "d": [1, 2, 3]};
+  [
+    $sift($o, function($v) { $v != null }),
+    $sift($o, function($v, $k) { $k != "a" }),
+    $map([1, 2, 3], function($v) { $v + 1 }),
+    $map([1, 2, 3], function($v, $i) { $i }),
+    $filter([1, 2, 3], function($v) { $v > 1 }),
+    $filter([1, 2, 3], function($v, $i) { $i = 0 }),
+    $each($o, function($v, $k) { $k }),
+    $reduce([1, 2, 3], function($a, $b) { $a + $b }),
+    $single([1, 2, 3], function($v) { $v = 2 }),
+    $sort([3, 1, 2], function($a, $b) { $a > $b })
+  ]
+)`;
+
+/** Evaluations of WARM_UP_EXPRESSION at a thread's start. */
+const WARM_UP_ROUNDS = 20;
+
+export async function warmUp(rounds = WARM_UP_ROUNDS): Promise<unknown> {
+  const expression = jsonata(WARM_UP_EXPRESSION);
+  let result: unknown;
+  for (let round = 0; round < rounds; round++) result = await expression.evaluate({});
+  return result;
+}
+
+/** Settled once this thread has warmed up; a failed warm-up only costs speed. Nothing to wait for in-process. */
+let warming: Promise<unknown> | undefined = isMainThread ? undefined : warmUp().catch(() => undefined);
+
 export default async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
+  if (warming) {
+    await warming;
+    warming = undefined;
+  }
   if (task.start && threadStamps) {
     threadStamps.at[task.start.slot] = Date.now();
     Atomics.store(threadStamps.ids, task.start.slot, task.start.taskId | 0);

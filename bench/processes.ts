@@ -13,8 +13,12 @@ import type { Request } from './load';
 export const ROOT = join(__dirname, '..');
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Compiles the hub (`tsc -p tsconfig.build.json`, as `npm run build` does for the server) into dist/. */
+/**
+ * Compiles the hub (`tsc -p tsconfig.build.json`, as `npm run build` does for the server) into dist/.
+ * BENCH_COMPILED=1 skips it: `npm run bench` sets it after the pipeline bench has compiled this tree.
+ */
 export function compileHub(cwd = ROOT): void {
+  if (process.env.BENCH_COMPILED === '1' && cwd === ROOT) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd,
     stdio: 'inherit',

@@ -20,7 +20,7 @@ import { sample } from '../test/helpers/vendors';
 import { closedLoop, percentile } from './load';
 import { child, compileHub, cpuMs, HubProcesses, ROOT, sleep } from './processes';
 
-const TOTAL = Number(process.env.BENCH_REQUESTS ?? 2000);
+const TOTAL = Number(process.env.BENCH_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LATENCY_MS = Number(process.env.BENCH_API_LATENCY_MS ?? 50);
@@ -125,11 +125,11 @@ async function mappingMs(segments: number): Promise<Record<string, number>> {
       receivedAt: new Date().toISOString(),
       enrichment: c.enrichment,
     };
-    const warmUntil = performance.now() + 1000;
+    const warmUntil = performance.now() + 500;
     while (performance.now() < warmUntil) await expression.evaluate(input, bindings);
     let runs = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < 2000 || runs < 5) {
+    while (performance.now() - t0 < 1000 || runs < 5) {
       await expression.evaluate(input, bindings);
       runs++;
     }

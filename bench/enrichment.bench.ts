@@ -33,7 +33,7 @@ interface Round {
   failures: number;
 }
 
-/** One round: TOTAL webhooks (or `requests`) to one source over CONCURRENCY connections (bench/load.ts, closed loop). */
+/** One round: TOTAL webhooks (or `requests`) to one source over CONCURRENCY connections (`closedLoop`). */
 async function fire(base: string, sourceId: string, body: () => string, requests = TOTAL): Promise<Round> {
   const load = await closedLoop(base, CONCURRENCY, { requests }, (i) => ({
     path: `/hooks/${sourceId}`,

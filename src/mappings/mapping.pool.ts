@@ -27,6 +27,8 @@ export interface MappingPoolOptions {
    * The time limits already bound how much a mapping can allocate.
    */
   heapMb?: number;
+  /** Tasks each thread holds at once: the one it runs and those queued behind it (default TASKS_PER_THREAD). */
+  tasksPerThread?: number;
 }
 
 interface RunningTask {
@@ -48,6 +50,31 @@ const WATCH_MS = 100;
 
 /** MappingPool.nextTask: urgent tasks started in a row while others wait, before one of the others goes. */
 export const URGENT_IN_A_ROW = 4;
+
+/**
+ * Issue 11: tasks handed to each thread at once, the one it runs and the next. A thread that holds only the task it
+ * runs sleeps after each one until the main thread, busy with ingest and Postgres, takes the result and hands it the
+ * next: in a drain on 2 cores its threads stood idle half the time, and each task paid for a wake-up. With the next
+ * task already queued in the thread, the same drain delivered about a fifth more per second (bench/README.md,
+ * sixteenth session). A queued task runs only after the one ahead of it; the worker runs them one after another.
+ */
+export const TASKS_PER_THREAD = 2;
+
+/**
+ * A task whose thread was stopped before it started the task (the task ahead of it hit its hard deadline, or
+ * crashed the thread) is not at fault: it goes back to the queue, at most this many times.
+ */
+const MAX_REQUEUES = 3;
+
+/**
+ * No task is queued in a thread behind one that has run this long already (a heavy payload, or a runaway expression
+ * that its hard deadline will stop): it waits for a thread instead. A usual mapping takes about a millisecond.
+ */
+const QUEUE_BEHIND_MS = 20;
+
+/** piscina's load balancer and its view of a thread (the package root does not export their types). */
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PoolThread = NonNullable<ReturnType<LoadBalancer>>;
 
 /**
  * Thrown (not a MappingException) when the pool cannot run a task — it is closing, or a thread died before it
@@ -75,6 +102,7 @@ export class MappingPoolClosedError extends MappingUnavailableError {
  */
 export class MappingPool {
   readonly threads: number;
+  readonly tasksPerThread: number;
   readonly hardTimeoutMs: number;
   readonly heapMb?: number;
   private piscina?: Piscina<MappingTask, MappingOutcome>;
@@ -83,7 +111,10 @@ export class MappingPool {
   private readonly running = new Map<number, RunningTask>();
   /** Of `running`, the urgent ones. */
   private urgentTasks = 0;
-  /** Tasks handed to piscina and not finished: at most one per thread, so piscina never queues any. */
+  /**
+   * Tasks handed to piscina and not finished: at most tasksPerThread per thread, so piscina queues none but those
+   * its balancer holds back from a thread running a long task (`balance`).
+   */
   private handedOver = 0;
   /**
    * Tasks waiting for a thread, urgent ones first (but see nextTask), each kind in order (issue 11: ingest's
@@ -96,17 +127,23 @@ export class MappingPool {
   /** Shared with the threads: each stamps a task's start here (mapping.worker.ts, TaskStamps). */
   private readonly stampBuffer: SharedArrayBuffer;
   private readonly stamps: TaskStamps;
-  /** Stamp slots not held by a task: one per thread, as at most one task per thread is with piscina. */
+  /** Stamp slots not held by a task: one per task piscina may hold (`slots`). */
   private readonly freeSlots: number[];
   private watchdog?: NodeJS.Timeout;
 
   constructor(options: MappingPoolOptions = {}) {
     this.threads = Math.max(1, Math.floor(options.threads ?? 2));
+    this.tasksPerThread = Math.max(1, Math.floor(options.tasksPerThread ?? TASKS_PER_THREAD));
     this.hardTimeoutMs = options.hardTimeoutMs ?? MAPPING_LIMITS.hardTimeoutMs;
     this.heapMb = options.heapMb;
-    this.stampBuffer = new SharedArrayBuffer(taskStampBytes(this.threads));
-    this.stamps = taskStamps(this.stampBuffer, this.threads);
-    this.freeSlots = Array.from({ length: this.threads }, (_, slot) => slot);
+    this.stampBuffer = new SharedArrayBuffer(taskStampBytes(this.slots));
+    this.stamps = taskStamps(this.stampBuffer, this.slots);
+    this.freeSlots = Array.from({ length: this.slots }, (_, slot) => slot);
+  }
+
+  /** Tasks piscina holds at most: tasksPerThread on each thread. */
+  private get slots(): number {
+    return this.threads * this.tasksPerThread;
   }
 
   /**
@@ -122,29 +159,20 @@ export class MappingPool {
     if (this.closed) throw new MappingPoolClosedError();
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
     if (size > MAPPING_LIMITS.maxInputBytes) throw inputTooLarge(expression.name, size);
-    // A private copy is transferred, not cloned: the caller's Buffer may be a view on a shared pool slab.
-    const body = typeof raw === 'string' ? new TextEncoder().encode(raw) : new Uint8Array(raw);
-
     const taskId = this.nextTaskId++;
     const entry: RunningTask = { abort: new AbortController() };
     this.running.set(taskId, entry);
     if (urgent) this.urgentTasks++;
     let outcome: MappingOutcome;
     try {
-      await this.threadFor(urgent);
-      const slot = (entry.slot = this.freeSlots.pop()!);
-      Atomics.store(this.stamps.ids, slot, 0);
-      this.watch();
-      try {
-        outcome = await this.pool().run(
-          { expression, body, context, start: { slot, taskId } },
-          { signal: entry.abort.signal, transferList: [body.buffer as ArrayBuffer] },
-        );
-      } finally {
-        entry.started = this.stamped(taskId, entry);
-        entry.slot = undefined;
-        this.freeSlots.push(slot);
-        this.nextTask();
+      for (let requeues = 0; ; requeues++) {
+        try {
+          outcome = await this.handOver(taskId, entry, { expression, body: privateCopy(raw), context }, urgent);
+          break;
+        } catch (err) {
+          // Its thread stopped before it started the task (MAX_REQUEUES): not the event's fault, so it goes again.
+          if (entry.started || entry.abort.signal.aborted || this.closed || requeues >= MAX_REQUEUES) throw err;
+        }
       }
     } catch (err) {
       throw this.taskError(expression.name, entry, err);
@@ -159,6 +187,31 @@ export class MappingPool {
       throw failure;
     }
     return outcome.events;
+  }
+
+  /** Waits for a free slot, then runs the task on a thread; `entry.started` says afterwards whether it began. */
+  private async handOver(
+    taskId: number,
+    entry: RunningTask,
+    task: MappingTask,
+    urgent: boolean,
+  ): Promise<MappingOutcome> {
+    await this.threadFor(urgent);
+    const slot = (entry.slot = this.freeSlots.pop()!);
+    Atomics.store(this.stamps.ids, slot, 0);
+    this.watch();
+    try {
+      return await this.pool().run(
+        { ...task, start: { slot, taskId } },
+        { signal: entry.abort.signal, transferList: [task.body.buffer as ArrayBuffer] },
+      );
+    } finally {
+      entry.started = this.stamped(taskId, entry);
+      entry.slot = undefined;
+      Atomics.store(this.stamps.ids, slot, 0);
+      this.freeSlots.push(slot);
+      this.nextTask();
+    }
   }
 
   /**
@@ -183,7 +236,7 @@ export class MappingPool {
 
   /** Resolves when the task may go to piscina: a thread is free for it. Throws once the pool is closed. */
   private async threadFor(urgent: boolean): Promise<void> {
-    if (this.handedOver < this.threads) this.handedOver++;
+    if (this.handedOver < this.slots) this.handedOver++;
     else await new Promise<void>((start) => this.waiting[urgent ? 'urgent' : 'other'].push(start));
     if (this.closed) throw new MappingPoolClosedError();
   }
@@ -206,10 +259,13 @@ export class MappingPool {
     if (!this.piscina) {
       this.piscina = new Piscina<MappingTask, MappingOutcome>({
         filename: workerFilename(),
-        workerData: { stamps: { buffer: this.stampBuffer, slots: this.threads } },
+        workerData: { stamps: { buffer: this.stampBuffer, slots: this.slots } },
         minThreads: this.threads,
         maxThreads: this.threads,
-        // At most one task per thread is handed over (threadFor); piscina holds them only while its threads boot.
+        concurrentTasksPerWorker: this.tasksPerThread,
+        loadBalancer: this.balance,
+        // At most `slots` tasks are handed over (threadFor); piscina holds them only while its threads boot, or
+        // while `balance` keeps them off a thread running a long task.
         maxQueue: Infinity,
         ...(this.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } } : {}),
       });
@@ -217,6 +273,36 @@ export class MappingPool {
       this.piscina.on('error', () => undefined);
     }
     return this.piscina;
+  }
+
+  /**
+   * piscina's load balancer. Its own puts at most one task with an abort signal (each of ours has one) on a thread;
+   * this one puts up to tasksPerThread on the thread that holds the fewest, but none behind a task that has run
+   * QUEUE_BEHIND_MS. A thread running exactly one abortable task reports a usage of Infinity (piscina's
+   * `currentUsage`): it holds one.
+   */
+  private readonly balance: LoadBalancer = (_task, threads) => {
+    let chosen: PoolThread | null = null;
+    let fewest = this.tasksPerThread;
+    for (const thread of threads) {
+      if (thread.terminating || thread.destroyed) continue;
+      const held = thread.isRunningAbortableTask ? 1 : thread.currentUsage;
+      if (held >= fewest || (held > 0 && this.runningLong(thread.id))) continue;
+      chosen = thread;
+      fewest = held;
+      if (held === 0) break;
+    }
+    return chosen;
+  };
+
+  /** Whether thread `threadId` runs a task that started QUEUE_BEHIND_MS ago or earlier (from the stamps). */
+  private runningLong(threadId: number): boolean {
+    const since = Date.now() - QUEUE_BEHIND_MS;
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (Atomics.load(this.stamps.ids, slot) === 0) continue;
+      if (this.stamps.threads[slot] === threadId && this.stamps.at[slot] <= since) return true;
+    }
+    return false;
   }
 
   /** Whether the thread holding `entry` (task `taskId`) stamped its start. */
@@ -275,6 +361,11 @@ function workerFilename(): string {
   const compiled = join(__dirname, 'mapping.worker.js');
   if (!__filename.endsWith('.ts') && existsSync(compiled)) return compiled;
   return join(__dirname, 'mapping.worker.ts-node.js');
+}
+
+/** A private copy, transferred to the thread, not cloned: the caller's Buffer may be a view on a shared pool slab. */
+function privateCopy(raw: Buffer | Uint8Array | string): Uint8Array {
+  return typeof raw === 'string' ? new TextEncoder().encode(raw) : new Uint8Array(raw);
 }
 
 function messageOf(err: unknown): string {

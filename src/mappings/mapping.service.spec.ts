@@ -193,6 +193,38 @@ describe(MappingService.name, () => {
     expect((await stuck).code).toBe(MappingErrorCode.Bounds);
   });
 
+  it('queues a task in a thread behind the one it runs, and runs it again when a hard limit stops that thread', async () => {
+    // A new pool: its thread takes both tasks once it has started, the runaway first and the good one behind it.
+    const one = new MappingService(root, { threads: 1 });
+    try {
+      let stuckSettled = false;
+      const stuck = failureOf(one.map({ s: 'a'.repeat(64) + '!' }, context('backtrack'))).finally(
+        () => (stuckSettled = true),
+      );
+      const behind = one.map({ id: 'behind', name: 'b' }, context('ok')).then((events) => ({ events, stuckSettled }));
+      expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+      const { events, stuckSettled: afterStuck } = await behind;
+      expect(events[0].subject).toBe('tag:acme:behind');
+      expect(afterStuck).toBe(true);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('queues nothing behind a task that has run for a while: the other thread takes the rest', async () => {
+    await Promise.all([1, 2, 3, 4].map((n) => sut.map({ id: `w${n}`, name: 'b' }, context('ok')))); // threads up
+    let stuckSettled = false;
+    const stuck = failureOf(sut.map({ s: 'a'.repeat(64) + '!' }, context('backtrack'))).finally(
+      () => (stuckSettled = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ids = Array.from({ length: 20 }, (_, i) => `q${i}`);
+    const results = await Promise.all(ids.map((id) => sut.map({ id, name: 'n' }, context('ok', `in_${id}`))));
+    expect(stuckSettled).toBe(false);
+    expect(results.map(([event]) => event.subject)).toEqual(ids.map((id) => `tag:acme:${id}`));
+    expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+  });
+
   it('fails a Sales Ask body with 15 000 custom fields on the field bound, off the event loop', async () => {
     const real = new MappingService(undefined, { threads: 1 });
     try {
@@ -267,8 +299,10 @@ describe(MappingService.name, () => {
       }
     });
 
+    // These two watch the order in which tasks reach the thread, so each thread takes one task at a time here; with
+    // TASKS_PER_THREAD, one task per thread already handed over may go before an urgent one.
     it('goes ahead of the mappings already waiting for a thread', async () => {
-      const one = new MappingService(root, { threads: 1 });
+      const one = new MappingService(root, { threads: 1, tasksPerThread: 1 });
       try {
         const stuck = stuckOn(one, one.mapRaw);
         const order: string[] = [];
@@ -286,7 +320,7 @@ describe(MappingService.name, () => {
     });
 
     it(`never starves the others: one waiting task goes after every ${URGENT_IN_A_ROW} urgent ones`, async () => {
-      const one = new MappingService(root, { threads: 1 });
+      const one = new MappingService(root, { threads: 1, tasksPerThread: 1 });
       try {
         const stuck = stuckOn(one, one.mapRaw);
         const order: string[] = [];

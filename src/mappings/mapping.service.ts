@@ -15,7 +15,7 @@ export type { MappingContext } from './mapping.worker';
 
 /** Where mappings live; overridable so tests can load deliberately broken ones. */
 export const MAPPINGS_ROOT = Symbol('MAPPINGS_ROOT');
-/** Optional MappingPoolOptions (threads, hard limit, heap) for the worker-thread pool. */
+/** Optional MappingPoolOptions (threads, tasks per thread, hard limit, heap) for the worker-thread pool. */
 export const MAPPING_POOL_OPTIONS = Symbol('MAPPING_POOL_OPTIONS');
 
 /** The mapping in effect for a (connector, event type): an override stored by ops, or the file. */

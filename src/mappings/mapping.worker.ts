@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import jsonata from 'jsonata';
 import { scanJson } from '../common/json-depth';
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { validateCloudEvent } from '../canonical/canonical-validator';
 import type { CloudEvent } from '../canonical/cloud-event';
 import { stableId } from '../common/ids';
@@ -84,19 +84,25 @@ export type MappingOutcome =
 
 /**
  * Where each thread records that a task started: one slot per task handed to piscina, in memory shared by the pool
- * and its threads (piscina's `workerData`), so a start costs no message. `at` is written first, then `ids` with
- * Atomics, so whoever reads the task's id there reads its start time too. An id is stored as an Int32 (`| 0`).
+ * and its threads (piscina's `workerData`), so a start costs no message. `at` and `threads` (the thread's
+ * `threadId`) are written first, then `ids` with Atomics, so whoever reads the task's id there reads its start time
+ * and thread too. An id is stored as an Int32 (`| 0`).
  */
 export interface TaskStamps {
   ids: Int32Array;
   at: Float64Array;
+  threads: Int32Array;
 }
 
 export function taskStamps(buffer: SharedArrayBuffer, slots: number): TaskStamps {
-  return { at: new Float64Array(buffer, 0, slots), ids: new Int32Array(buffer, 8 * slots, slots) };
+  return {
+    at: new Float64Array(buffer, 0, slots),
+    ids: new Int32Array(buffer, 8 * slots, slots),
+    threads: new Int32Array(buffer, 12 * slots, slots),
+  };
 }
 
-export const taskStampBytes = (slots: number) => 12 * slots;
+export const taskStampBytes = (slots: number) => 16 * slots;
 
 /** In a pool's thread, its stamps; undefined in-process (benchmarks) or under a pool that gave none. */
 const stamps = (workerData as { stamps?: { buffer: SharedArrayBuffer; slots: number } } | undefined)?.stamps;
@@ -151,16 +157,25 @@ export async function warmUp(rounds = WARM_UP_ROUNDS): Promise<unknown> {
   return result;
 }
 
-/** Settled once this thread has warmed up; a failed warm-up only costs speed. Nothing to wait for in-process. */
-let warming: Promise<unknown> | undefined = isMainThread ? undefined : warmUp().catch(() => undefined);
+/**
+ * The end of the last task this thread took, which the next one waits for: at first the warm-up (a failed warm-up
+ * only costs speed; nothing to wait for in-process). A pool thread holds more than one task at once
+ * (MappingPool's TASKS_PER_THREAD), and jsonata evaluates with promises, so without this chain two tasks would
+ * interleave: each would run slower, and a task's start stamp, from which its hard deadline counts, would not mean
+ * that the tasks before it had finished.
+ */
+let previous: Promise<unknown> = isMainThread ? Promise.resolve() : warmUp().catch(() => undefined);
 
-export default async function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
-  if (warming) {
-    await warming;
-    warming = undefined;
-  }
+export default function runMappingTask(task: MappingTask): Promise<MappingOutcome> {
+  const outcome = previous.then(() => runTask(task));
+  previous = outcome.catch(() => undefined);
+  return outcome;
+}
+
+async function runTask(task: MappingTask): Promise<MappingOutcome> {
   if (task.start && threadStamps) {
     threadStamps.at[task.start.slot] = Date.now();
+    threadStamps.threads[task.start.slot] = threadId;
     Atomics.store(threadStamps.ids, task.start.slot, task.start.taskId | 0);
   }
   try {

@@ -197,8 +197,8 @@ export class MappingPool {
     urgent: boolean,
   ): Promise<MappingOutcome> {
     await this.threadFor(urgent);
+    // A free slot's id is 0: each task clears its own when it ends (below).
     const slot = (entry.slot = this.freeSlots.pop()!);
-    Atomics.store(this.stamps.ids, slot, 0);
     this.watch();
     try {
       return await this.pool().run(

@@ -51,6 +51,13 @@ describe(MappingService.name, () => {
   afterAll(() => sut.close());
 
   const failure = (vendorEventType: string, body: unknown = {}) => failureOf(sut.map(body, context(vendorEventType)));
+  /** A runaway (catastrophic backtracking) submitted through `map`; `settled` says whether its failure came yet. */
+  const stuckOn = (service: MappingService, map: (raw: string, ctx: MappingContext) => Promise<unknown>) => {
+    let settled = false;
+    const failure = failureOf(map.call(service, JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));
+    void failure.finally(() => (settled = true));
+    return { failure, settled: () => settled };
+  };
 
   write('ok', '{"type": "tag.created", "subject": "tag:acme:" & id, "data": {"id": id, "name": name}}');
   write('forever', '($loop := function($n) { $loop($n + 1) + 1 }; $loop(0))');
@@ -197,12 +204,11 @@ describe(MappingService.name, () => {
     // A new pool: its thread takes both tasks once it has started, the runaway first and the good one behind it.
     const one = new MappingService(root, { threads: 1 });
     try {
-      let stuckSettled = false;
-      const stuck = failureOf(one.map({ s: 'a'.repeat(64) + '!' }, context('backtrack'))).finally(
-        () => (stuckSettled = true),
-      );
-      const behind = one.map({ id: 'behind', name: 'b' }, context('ok')).then((events) => ({ events, stuckSettled }));
-      expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+      const stuck = stuckOn(one, one.mapRaw);
+      const behind = one
+        .map({ id: 'behind', name: 'b' }, context('ok'))
+        .then((events) => ({ events, stuckSettled: stuck.settled() }));
+      expect((await stuck.failure).code).toBe(MappingErrorCode.Bounds);
       const { events, stuckSettled: afterStuck } = await behind;
       expect(events[0].subject).toBe('tag:acme:behind');
       expect(afterStuck).toBe(true);
@@ -213,16 +219,13 @@ describe(MappingService.name, () => {
 
   it('queues nothing behind a task that has run for a while: the other thread takes the rest', async () => {
     await Promise.all([1, 2, 3, 4].map((n) => sut.map({ id: `w${n}`, name: 'b' }, context('ok')))); // threads up
-    let stuckSettled = false;
-    const stuck = failureOf(sut.map({ s: 'a'.repeat(64) + '!' }, context('backtrack'))).finally(
-      () => (stuckSettled = true),
-    );
+    const stuck = stuckOn(sut, sut.mapRaw);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const ids = Array.from({ length: 20 }, (_, i) => `q${i}`);
     const results = await Promise.all(ids.map((id) => sut.map({ id, name: 'n' }, context('ok', `in_${id}`))));
-    expect(stuckSettled).toBe(false);
+    expect(stuck.settled()).toBe(false);
     expect(results.map(([event]) => event.subject)).toEqual(ids.map((id) => `tag:acme:${id}`));
-    expect((await stuck).code).toBe(MappingErrorCode.Bounds);
+    expect((await stuck.failure).code).toBe(MappingErrorCode.Bounds);
   });
 
   it('fails a Sales Ask body with 15 000 custom fields on the field bound, off the event loop', async () => {
@@ -258,12 +261,6 @@ describe(MappingService.name, () => {
   describe('mapRawSoon (issue 11: ingest maps before its ack)', () => {
     // Long enough for a warm mapping on a busy CI machine, far shorter than a stuck task (the 1 s and 2 s limits).
     const quick = { perThread: 4, waitMs: 400 };
-    const stuckOn = (service: MappingService, map: (raw: string, ctx: MappingContext) => Promise<unknown>) => {
-      let settled = false;
-      const failure = failureOf(map.call(service, JSON.stringify({ s: 'a'.repeat(64) + '!' }), context('backtrack')));
-      void failure.finally(() => (settled = true));
-      return { failure, settled: () => settled };
-    };
 
     it('maps, and gives up after its wait while the only thread is stuck, long before the stuck task ends', async () => {
       const one = new MappingService(root, { threads: 1 });
